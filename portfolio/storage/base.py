@@ -1,0 +1,234 @@
+"""The storage port: what the domain asks of a store, and the small values it gets back.
+
+Adapters (`sqlite.py`, `mongo.py`) implement these Protocols and return the frozen
+dataclasses below, never driver cursors or rows. `open_store` in `__init__.py` picks the
+adapter from the database URL; nothing else in the domain names an adapter.
+
+Ordering and time. Every statement gets a `stored` time from the store, assigned while the
+store holds its write lock and strictly increasing across writers and within a batch (a
+statement stored later never sorts before one already visible). That is what makes keyset
+cursors correct while statements keep arriving, and `consistent_through()` truthful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# --------------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class StatementIndex:
+    """The fields a statement is queried by, extracted once at ingest.
+
+    Agent and activity keys come in two scopes (Communication 2.1.3): `direct` holds what
+    the plain `agent`/`activity` filters match (actor or object; object activity), and
+    `related` holds everything the `related_agents`/`related_activities` forms match, the
+    direct ones included.
+    """
+
+    verb: str
+    agents_direct: frozenset[str] = frozenset()
+    agents_related: frozenset[str] = frozenset()
+    activities_direct: frozenset[str] = frozenset()
+    activities_related: frozenset[str] = frozenset()
+    registration: str | None = None
+    # The id of the statement this one voids, when it is a voiding statement.
+    voids: str | None = None
+    # The id of the statement this one targets by StatementRef (not voiding).
+    ref_target: str | None = None
+
+
+@dataclass(frozen=True)
+class NewStatement:
+    """A validated, normalised statement ready to store.
+
+    `body` is the statement's JSON as accepted (id, authority, version and timestamp set,
+    `stored` not yet known); the store keeps these exact bytes.
+    """
+
+    id: str
+    body: bytes
+    index: StatementIndex
+    # The key of the client whose credentials sent it (statements/read/mine).
+    authority_client: str
+    # Data 2.4.7: a statement sent without a timestamp gets its `stored` time as one.
+    timestamp_from_stored: bool = False
+
+    def final_body(self, stored: str) -> bytes:
+        """The body to keep, once the store has chosen `stored`."""
+        if not self.timestamp_from_stored:
+            return self.body
+        return self.body[:-1] + b',"timestamp":"' + stored.encode() + b'"}'
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    """A stored statement: its accepted JSON, the `stored` time, and whether it is voided."""
+
+    id: str
+    stored: str
+    body: bytes
+    voided: bool
+    voids: str | None = None
+    authority_client: str | None = None
+
+    def to_json(self) -> bytes:
+        """The full statement JSON: the accepted body with `stored` added.
+
+        The body is a JSON object written by the domain, so `stored` can be spliced in
+        before the closing brace without parsing.
+        """
+        return self.body[:-1] + b',"stored":"' + self.stored.encode() + b'"}'
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the (stored, id) of its last statement."""
+
+    stored: str
+    id: str
+
+
+@dataclass(frozen=True)
+class StatementFilter:
+    """The matching conditions of a query; all given conditions must hold.
+
+    `agent` is an agent key (see portfolio.lrs.agents.agent_key). `authority_client`
+    restricts results to statements sent by that client (statements/read/mine); unlike the
+    other conditions it applies to the returned statement itself, never to its target.
+    """
+
+    agent: str | None = None
+    related_agents: bool = False
+    verb: str | None = None
+    activity: str | None = None
+    related_activities: bool = False
+    registration: str | None = None
+    authority_client: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    filter: StatementFilter = field(default_factory=StatementFilter)
+    # Bounds on `stored`, as stored-format strings: since is exclusive, until inclusive.
+    since: str | None = None
+    until: str | None = None
+    limit: int = 100
+    ascending: bool = False
+    after: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    statements: tuple[StatementRecord, ...]
+    # Present when more statements match after the last one on this page.
+    more: Cursor | None
+
+
+class DuplicateStatementIds(Exception):
+    """Raised by `insert` when some ids already exist; nothing was written."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(f"statement ids already stored: {', '.join(ids)}")
+        self.ids = tuple(ids)
+
+
+class StatementStore(Protocol):
+    def insert(self, statements: Sequence[NewStatement]) -> str:
+        """Store all the statements atomically; return the `stored` time of the last one.
+
+        The statements of one call get consecutive `stored` times (one microsecond apart)
+        in the order given, so a batch reads back in the order it was sent.
+
+        Applies voiding: a statement whose index names `voids` marks that target voided
+        (now, or when the target arrives later). Raises DuplicateStatementIds, writing
+        nothing, when any id is already stored.
+        """
+        ...
+
+    def get(self, statement_id: str) -> StatementRecord | None:
+        """The statement with this id, voided or not; None when unknown."""
+        ...
+
+    def get_many(self, statement_ids: Sequence[str]) -> dict[str, StatementRecord]:
+        """The known statements among these ids, keyed by id."""
+        ...
+
+    def query(self, query: StatementQuery) -> StatementPage:
+        """Non-voided statements matching the query, ordered by (stored, id).
+
+        A statement also matches when the statement it targets by StatementRef matches
+        the filter, recursively (Communication 2.1.3, "Filter Conditions for
+        StatementRefs"); `since`, `until`, the cursor and `authority_client` apply to the
+        returned statement itself.
+        """
+        ...
+
+    def consistent_through(self) -> str:
+        """A time at or before which every statement is visible to queries."""
+        ...
+
+    def count(self) -> int:
+        """How many statements are stored, voided ones included."""
+        ...
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A registered LRS client. Only a hash of its secret is ever stored."""
+
+    key: str
+    name: str
+    scopes: tuple[str, ...]
+    secret_hash: str
+    created: str
+    revoked: str | None = None
+
+
+class ClientStore(Protocol):
+    def add(self, client: ClientRecord) -> None:
+        """Store a new client; raises portfolio.errors.Conflict if the key exists."""
+        ...
+
+    def get(self, key: str) -> ClientRecord | None: ...
+
+    def list(self) -> list[ClientRecord]:
+        """Every client, revoked ones included, oldest first."""
+        ...
+
+    def revoke(self, key: str, *, at: str) -> bool:
+        """Mark a client revoked; False when there is no live client with that key."""
+        ...
+
+
+# ------------------------------------------------------------------------------ store
+
+
+class Store(Protocol):
+    """One store: its parts, and the operations on the whole."""
+
+    @property
+    def statements(self) -> StatementStore: ...
+
+    @property
+    def clients(self) -> ClientStore: ...
+
+    def migrate(self) -> list[str]:
+        """Create or upgrade the schema; return the names of the migrations applied."""
+        ...
+
+    def schema_version(self) -> int:
+        """The highest migration applied; 0 for an uninitialised store."""
+        ...
+
+    def ping(self) -> None:
+        """Raise portfolio.errors.StorageUnavailable if the store cannot be used."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,93 @@
+"""Versioned migrations of the MongoDB store, applied in order by `MongoStore.migrate`.
+
+A migration is never edited once released: a change to the schema is a new entry. The
+version reached is kept in the `meta` collection as `{_id: "schema_version", value: N}`.
+
+Index design. Every filter a statement query can drive on has a compound index whose key
+ends in `(stored, _id)`, the cursor order, so an equality on the leading field plus the
+keyset bound walks one index range in page order and stops after `limit + 1` entries,
+whatever the store's size. A single index serves both directions (the query planner walks
+it forwards for ascending pages, backwards for descending ones): only the relative
+direction of `stored` and `_id` matters, and the two always share it. The agent and
+activity fields are arrays, so those indexes are multikey; each has exactly one array
+field, which MongoDB requires of a compound index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.database import Database
+
+STATEMENTS = "statements"
+CLIENTS = "clients"
+META = "meta"
+
+# `_id` of the meta documents.
+SCHEMA_VERSION_ID = "schema_version"
+CLOCK_ID = "clock"
+
+_CURSOR_ORDER = [("stored", DESCENDING), ("_id", DESCENDING)]
+_PRESENT = {"$exists": True}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Database[dict[str, Any]]], None]
+
+
+def _by(field: str, *, partial: bool = False) -> IndexModel:
+    """An index on `field` then the cursor order; partial when most statements lack it."""
+    options: dict[str, Any] = {"name": f"statements_by_{field}"}
+    if partial:
+        # Documents leave the field out (never store null) so they stay out of the index.
+        options["partialFilterExpression"] = {field: _PRESENT}
+    return IndexModel([(field, ASCENDING), *_CURSOR_ORDER], **options)
+
+
+# The statement indexes of migration 1 (a later change is a new migration, not an edit).
+V1_STATEMENT_INDEXES: tuple[IndexModel, ...] = (
+    IndexModel(_CURSOR_ORDER, name="statements_by_stored"),
+    _by("agents_d"),
+    _by("agents_r"),
+    _by("activities_d"),
+    _by("activities_r"),
+    _by("verb"),
+    _by("registration", partial=True),
+    _by("authority_client"),
+    # Voiding (a target arriving after its voiding statement) and the StatementRef walk
+    # look statements up by what they point at; few statements point at any.
+    IndexModel(
+        [("voids", ASCENDING)],
+        name="statements_by_voids",
+        partialFilterExpression={"voids": _PRESENT},
+    ),
+    IndexModel(
+        [("ref_target", ASCENDING)],
+        name="statements_by_ref_target",
+        partialFilterExpression={"ref_target": _PRESENT},
+    ),
+)
+
+
+def _v1_statements_and_clients(db: Database[dict[str, Any]]) -> None:
+    # create_indexes creates the collection when it is missing and is a no-op for an
+    # identical index that exists, so a migration interrupted half-way can simply run again.
+    db[STATEMENTS].create_indexes(list(V1_STATEMENT_INDEXES))
+    db[CLIENTS].create_index(
+        [("created", ASCENDING), ("_id", ASCENDING)], name="clients_by_created"
+    )
+    # The meta collection must exist before the first insert: the clock document is
+    # upserted inside a transaction, and creating a collection there needs MongoDB 4.4+
+    # and is refused on some sharded deployments.
+    db[META].update_one({"_id": SCHEMA_VERSION_ID}, {"$setOnInsert": {"value": 0}}, upsert=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "statements and clients", _v1_statements_and_clients),
+)

@@ -1,0 +1,414 @@
+"""The storage contract: every adapter passes the same tests.
+
+SQLite always runs. MongoDB runs when MONGODB_URI points at a server (a replica set, for
+transactions); without one those cases are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from portfolio.clock import format_us, now_us, parse_stored
+from portfolio.errors import Conflict
+from portfolio.lrs.agents import ifi_key
+from portfolio.lrs.index import VOIDED_VERB, extract_index
+from portfolio.storage.base import (
+    ClientRecord,
+    DuplicateStatementIds,
+    NewStatement,
+    StatementFilter,
+    StatementQuery,
+    Store,
+)
+
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
+    if request.param == "sqlite":
+        from portfolio.storage.sqlite import SqliteStore
+
+        s: Store = SqliteStore(tmp_path / "contract.db")
+    else:
+        uri = os.environ.get("MONGODB_URI")
+        if not uri:
+            pytest.skip("MONGODB_URI is not set: the MongoDB contract run needs a MongoDB server")
+        from portfolio.storage.mongo import MongoStore
+
+        s = MongoStore(uri, database=f"cpdfolio_contract_{uuid.uuid4().hex[:12]}")
+    s.migrate()
+    yield s
+    if request.param == "mongo":
+        s.drop_database()  # type: ignore[attr-defined]
+    s.close()
+
+
+def agent(name: str) -> dict[str, Any]:
+    return {"objectType": "Agent", "name": name, "mbox": f"mailto:{name}@example.org"}
+
+
+def agent_key(name: str) -> str:
+    key = ifi_key(agent(name))
+    assert key is not None
+    return key
+
+
+def statement(
+    *,
+    actor: str = "ann",
+    verb: str = COMPLETED,
+    activity: str = "https://example.org/course/1",
+    obj: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    client: str = "client-a",
+    sid: str | None = None,
+    timestamp: bool = True,
+) -> NewStatement:
+    body: dict[str, Any] = {
+        "id": sid or str(uuid.uuid4()),
+        "actor": agent(actor),
+        "verb": {"id": verb},
+        "object": obj or {"objectType": "Activity", "id": activity},
+        "authority": {"objectType": "Agent", "account": {"homePage": "http://lrs", "name": client}},
+    }
+    if context:
+        body["context"] = context
+    if timestamp:
+        body["timestamp"] = "2026-01-01T00:00:00Z"
+    return NewStatement(
+        id=body["id"],
+        body=orjson.dumps(body),
+        index=extract_index(body),
+        authority_client=client,
+        timestamp_from_stored=not timestamp,
+    )
+
+
+def voiding(target: str, *, client: str = "client-a") -> NewStatement:
+    return statement(
+        verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target}, client=client
+    )
+
+
+def ref(target: str, *, actor: str = "zed") -> NewStatement:
+    return statement(actor=actor, verb=ATTEMPTED, obj={"objectType": "StatementRef", "id": target})
+
+
+def ids(store: Store, **kwargs: Any) -> list[str]:
+    filter_args = {
+        k: kwargs.pop(k) for k in list(kwargs) if k in StatementFilter.__dataclass_fields__
+    }
+    page = store.statements.query(StatementQuery(filter=StatementFilter(**filter_args), **kwargs))
+    return [r.id for r in page.statements]
+
+
+# ------------------------------------------------------------------------ schema
+
+
+def test_migrate_is_idempotent_and_reports_the_schema_version(store: Store) -> None:
+    version = store.schema_version()
+    assert version >= 1
+    assert store.migrate() == []
+    assert store.schema_version() == version
+    store.ping()
+
+
+# ------------------------------------------------------------------------ insert
+
+
+def test_inserted_statement_reads_back_with_its_exact_bytes_and_a_stored_time(store: Store) -> None:
+    s = statement()
+    stored = store.statements.insert([s])
+    record = store.statements.get(s.id)
+    assert record is not None
+    assert record.body == s.body
+    assert record.stored == stored
+    assert not record.voided
+    assert orjson.loads(record.to_json())["stored"] == stored
+    assert store.statements.count() == 1
+
+
+def test_statement_without_timestamp_gets_its_stored_time_as_timestamp(store: Store) -> None:
+    s = statement(timestamp=False)
+    stored = store.statements.insert([s])
+    record = store.statements.get(s.id)
+    assert record is not None
+    assert orjson.loads(record.to_json())["timestamp"] == stored
+
+
+def test_stored_times_strictly_increase_across_inserts(store: Store) -> None:
+    times = [store.statements.insert([statement()]) for _ in range(20)]
+    assert times == sorted(times)
+    assert len(set(times)) == len(times)
+    assert all(len(t) == len("2026-01-01T00:00:00.000000Z") for t in times)
+
+
+def test_a_batch_reads_back_in_the_order_it_was_sent(store: Store) -> None:
+    batch = [statement() for _ in range(5)]
+    last = store.statements.insert(batch)
+    assert ids(store, ascending=True) == [s.id for s in batch]
+    records = store.statements.get_many([s.id for s in batch])
+    assert max(r.stored for r in records.values()) == last
+    assert len({r.stored for r in records.values()}) == 5
+
+
+def test_insert_with_a_known_id_raises_and_writes_nothing(store: Store) -> None:
+    first = statement()
+    store.statements.insert([first])
+    fresh = statement()
+    again = statement(sid=first.id)
+    with pytest.raises(DuplicateStatementIds) as caught:
+        store.statements.insert([fresh, again])
+    assert caught.value.ids == (first.id,)
+    assert store.statements.get(fresh.id) is None
+    assert store.statements.count() == 1
+
+
+def test_get_many_returns_only_known_ids(store: Store) -> None:
+    a, b = statement(), statement()
+    store.statements.insert([a, b])
+    found = store.statements.get_many([a.id, b.id, str(uuid.uuid4())])
+    assert set(found) == {a.id, b.id}
+
+
+def test_consistent_through_is_at_or_after_every_stored_time(store: Store) -> None:
+    stored = store.statements.insert([statement()])
+    assert store.statements.consistent_through() >= stored
+
+
+def test_concurrent_inserts_all_land_with_distinct_stored_times(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for _ in range(10):
+                store.statements.insert([statement(), statement()])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.statements.count() == 80
+
+
+# ----------------------------------------------------------------------- voiding
+
+
+def test_voiding_statement_voids_its_target_and_is_not_voided_itself(store: Store) -> None:
+    target = statement()
+    store.statements.insert([target])
+    v = voiding(target.id)
+    store.statements.insert([v])
+    record = store.statements.get(target.id)
+    voider = store.statements.get(v.id)
+    assert record is not None and record.voided
+    assert voider is not None and not voider.voided and voider.voids == target.id
+
+
+def test_target_arriving_after_its_voiding_statement_is_voided(store: Store) -> None:
+    target = statement()
+    store.statements.insert([voiding(target.id)])
+    store.statements.insert([target])
+    record = store.statements.get(target.id)
+    assert record is not None and record.voided
+
+
+def test_voided_statements_drop_out_of_queries(store: Store) -> None:
+    target, other = statement(), statement()
+    store.statements.insert([target, other])
+    v = voiding(target.id)
+    store.statements.insert([v])
+    assert set(ids(store)) == {other.id, v.id}
+
+
+# ----------------------------------------------------------------------- queries
+
+
+def test_default_order_is_newest_first_and_ascending_reverses_it(store: Store) -> None:
+    inserted = [statement() for _ in range(5)]
+    for s in inserted:
+        store.statements.insert([s])
+    newest_first = [s.id for s in reversed(inserted)]
+    assert ids(store) == newest_first
+    assert ids(store, ascending=True) == newest_first[::-1]
+
+
+def test_agent_filter_matches_actor_object_and_group_members(store: Store) -> None:
+    as_actor = statement(actor="bob")
+    as_object = statement(actor="ann", obj=agent("bob"))
+    in_group = statement(
+        obj={"objectType": "Group", "member": [agent("bob"), agent("cid")]}, actor="ann"
+    )
+    as_instructor = statement(actor="ann", context={"instructor": agent("bob")})
+    store.statements.insert([as_actor, as_object, in_group, as_instructor])
+    direct = set(ids(store, agent=agent_key("bob")))
+    related = set(ids(store, agent=agent_key("bob"), related_agents=True))
+    assert direct == {as_actor.id, as_object.id, in_group.id}
+    assert related == direct | {as_instructor.id}
+
+
+def test_related_agents_include_authority_team_and_substatement_agents(store: Store) -> None:
+    team = statement(context={"team": {"objectType": "Group", "mbox": "mailto:team@example.org"}})
+    sub = statement(
+        obj={
+            "objectType": "SubStatement",
+            "actor": agent("dee"),
+            "verb": {"id": COMPLETED},
+            "object": {"id": "https://example.org/x"},
+        }
+    )
+    store.statements.insert([team, sub])
+    team_key = ifi_key({"mbox": "mailto:team@example.org"})
+    assert ids(store, agent=team_key) == []
+    assert ids(store, agent=team_key, related_agents=True) == [team.id]
+    assert ids(store, agent=agent_key("dee"), related_agents=True) == [sub.id]
+    authority_key = "account:http://lrs|client-a"
+    assert set(ids(store, agent=authority_key, related_agents=True)) == {team.id, sub.id}
+
+
+def test_verb_activity_registration_and_authority_filters(store: Store) -> None:
+    reg = str(uuid.uuid4())
+    a = statement(verb=ATTEMPTED, activity="https://example.org/a")
+    b = statement(
+        activity="https://example.org/b",
+        context={
+            "registration": reg,
+            "contextActivities": {"parent": [{"id": "https://example.org/a"}]},
+        },
+        client="client-b",
+    )
+    store.statements.insert([a, b])
+    assert ids(store, verb=ATTEMPTED) == [a.id]
+    assert ids(store, activity="https://example.org/a") == [a.id]
+    assert set(ids(store, activity="https://example.org/a", related_activities=True)) == {
+        a.id,
+        b.id,
+    }
+    assert ids(store, registration=reg) == [b.id]
+    assert ids(store, authority_client="client-b") == [b.id]
+    assert ids(store, verb=ATTEMPTED, activity="https://example.org/b") == []
+
+
+def test_since_is_exclusive_and_until_inclusive_on_stored(store: Store) -> None:
+    first, second, third = statement(), statement(), statement()
+    t1 = store.statements.insert([first])
+    t2 = store.statements.insert([second])
+    store.statements.insert([third])
+    assert ids(store, since=t1, until=t2) == [second.id]
+    assert ids(store, since=t2) == [third.id]
+    assert ids(store, until=t1) == [first.id]
+
+
+def test_statement_refs_match_through_their_targets_recursively(store: Store) -> None:
+    """Communication 2.1.3 Filter Conditions for StatementRefs: a→b→c matches c's filter."""
+    c = statement(actor="ben", activity="https://example.org/explosives")
+    store.statements.insert([c])
+    b = ref(c.id, actor="andrew")
+    t_b = store.statements.insert([b])
+    a = ref(b.id, actor="carl")
+    store.statements.insert([a])
+    noise = statement(
+        actor="andrew", context={"statement": {"objectType": "StatementRef", "id": c.id}}
+    )
+    store.statements.insert([noise])
+    assert set(ids(store, agent=agent_key("ben"))) == {a.id, b.id, c.id}
+    assert ids(store, activity="https://example.org/explosives", since=t_b) == [a.id]
+    # context.statement never counts
+    assert noise.id not in ids(store, agent=agent_key("ben"))
+
+
+def test_statements_targeting_a_voided_statement_are_still_returned(store: Store) -> None:
+    """Communication 2.1.4.s1.b2: the voiding statement matches the voided one's filters."""
+    target = statement(actor="eve")
+    store.statements.insert([target])
+    v = voiding(target.id)
+    store.statements.insert([v])
+    assert ids(store, agent=agent_key("eve")) == [v.id]
+
+
+def test_paging_with_cursors_visits_every_statement_once_while_more_arrive(store: Store) -> None:
+    for _ in range(25):
+        store.statements.insert([statement(actor="pat")])
+    seen: list[str] = []
+    after = None
+    for page_no in range(20):
+        page = store.statements.query(
+            StatementQuery(
+                filter=StatementFilter(agent=agent_key("pat")), limit=4, after=after, ascending=True
+            )
+        )
+        seen += [r.id for r in page.statements]
+        # New statements keep arriving between pages; ascending paging must reach them too.
+        if page_no < 3:
+            store.statements.insert([statement(actor="pat")])
+        if page.more is None:
+            break
+        after = page.more
+    assert len(seen) == len(set(seen)) == 28
+
+
+def test_descending_cursor_pages_do_not_repeat_or_skip(store: Store) -> None:
+    for _ in range(10):
+        store.statements.insert([statement()])
+    all_ids = ids(store, limit=100)
+    first = store.statements.query(StatementQuery(limit=3))
+    assert first.more is not None
+    second = store.statements.query(StatementQuery(limit=3, after=first.more))
+    got = [r.id for r in first.statements + second.statements]
+    assert got == all_ids[:6]
+
+
+def test_last_page_has_no_more_cursor(store: Store) -> None:
+    store.statements.insert([statement(), statement()])
+    page = store.statements.query(StatementQuery(limit=2))
+    assert len(page.statements) == 2 and page.more is None
+
+
+def test_stored_format_round_trips() -> None:
+    us = now_us()
+    assert parse_stored(format_us(us)) == us
+
+
+# ----------------------------------------------------------------------- clients
+
+
+def client_record(key: str = "k1") -> ClientRecord:
+    return ClientRecord(
+        key=key,
+        name="LMS",
+        scopes=("statements/write", "statements/read"),
+        secret_hash="ab" * 32,
+        created="2026-01-01T00:00:00.000000Z",
+    )
+
+
+def test_clients_add_get_list_and_revoke(store: Store) -> None:
+    store.clients.add(client_record("k1"))
+    store.clients.add(client_record("k2"))
+    got = store.clients.get("k1")
+    assert got == client_record("k1")
+    assert [c.key for c in store.clients.list()] == ["k1", "k2"]
+    assert store.clients.revoke("k1", at="2026-02-01T00:00:00.000000Z")
+    assert not store.clients.revoke("k1", at="2026-02-02T00:00:00.000000Z")
+    revoked = store.clients.get("k1")
+    assert revoked is not None and revoked.revoked == "2026-02-01T00:00:00.000000Z"
+    assert store.clients.get("nope") is None
+
+
+def test_adding_a_client_twice_is_a_conflict(store: Store) -> None:
+    store.clients.add(client_record())
+    with pytest.raises(Conflict):
+        store.clients.add(client_record())
