@@ -1,0 +1,1 @@
+"""The Learning Record Store: statements in, queries out; no HTTP here."""

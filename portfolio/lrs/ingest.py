@@ -1,0 +1,243 @@
+"""Statements in: validate, normalise, compare with what is stored, store all or nothing.
+
+Every statement takes this path, whether it arrives over HTTP, from another LRS or from a
+file (DESIGN.md). The steps, in order, and why:
+1. limits (depth, string length, batch size) before anything expensive;
+2. validation of the whole batch (schemas): one bad statement rejects the batch
+   (Communication 3.2.s3.b9), so nothing is written before every statement passed;
+3. normalisation: the properties the LRS sets (id, authority, version, timestamp) and
+   the array form of contextActivities (Data 2.4.6.2);
+4. batch rules: no id twice in one batch; voiding statements point at a StatementRef and
+   never at another voiding statement;
+5. ids already stored: an identical statement is a no-op success, a different one a
+   Conflict, and nothing is written (Communication 2.1.1.s2.b2-b3);
+6. one atomic insert. If another writer stored one of our ids in the meantime, the
+   store refuses the whole insert and we compare again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from portfolio.errors import Conflict, Forbidden, InvalidStatement, PayloadTooLarge
+from portfolio.lrs.compare import statements_match
+from portfolio.lrs.index import VOIDED_VERB, extract_index
+from portfolio.lrs.limits import JsonLimits, check_json_limits
+from portfolio.storage.base import DuplicateStatementIds, NewStatement, StatementStore
+from schemas.errors import SchemaViolation
+from schemas.xapi import validate_statements
+
+# Data 2.4.10: a statement sent without a version is stored as 1.0.0.
+DEFAULT_STATEMENT_VERSION = "1.0.0"
+_INSERT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who is sending: the client key and the authority the LRS records for it."""
+
+    client_key: str
+    authority: Mapping[str, Any]
+    # Whether it may void statements other clients sent (Data 2.3.2.s2.b4).
+    may_void_others: bool = False
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_batch_statements: int = 1000
+    json: JsonLimits = field(default_factory=JsonLimits)
+
+
+class StatementIngest:
+    """Stores statements into one StatementStore under the xAPI rules."""
+
+    def __init__(self, store: StatementStore, *, limits: IngestLimits | None = None) -> None:
+        self._store = store
+        self._limits = limits or IngestLimits()
+
+    def put(self, statement_id: str, data: Any, *, submitter: Submitter, version: str) -> None:
+        """Store one statement under `statement_id` (PUT). Raises as `post` does."""
+        if isinstance(data, list):
+            raise InvalidStatement(
+                "PUT takes one statement, not an array", path="", rule="must be a JSON object"
+            )
+        given = data.get("id") if isinstance(data, dict) else None
+        if isinstance(given, str) and given.lower() != statement_id.lower():
+            raise InvalidStatement(
+                "the statement's id differs from the statementId parameter",
+                path="id",
+                rule="must equal the statementId parameter",
+            )
+        self._ingest(
+            [data], submitter=submitter, version=version, put_id=statement_id, as_batch=False
+        )
+
+    def post(self, data: Any, *, submitter: Submitter, version: str) -> list[str]:
+        """Store one statement or an array of them; return their ids in order.
+
+        Raises InvalidStatement (nothing stored), Conflict (an id is stored with other
+        content; nothing stored), PayloadTooLarge / LimitExceeded.
+        """
+        as_batch = isinstance(data, list)
+        return self._ingest(
+            data if as_batch else [data],
+            submitter=submitter,
+            version=version,
+            put_id=None,
+            as_batch=as_batch,
+        )
+
+    # ----------------------------------------------------------------------
+
+    def _ingest(
+        self,
+        statements: list[Any],
+        *,
+        submitter: Submitter,
+        version: str,
+        put_id: str | None,
+        as_batch: bool,
+    ) -> list[str]:
+        """Store the statements; `as_batch` says whether they came as a JSON array (paths of
+        errors then start with the statement's index)."""
+        limits = self._limits
+        if len(statements) > limits.max_batch_statements:
+            raise PayloadTooLarge(
+                f"a batch may hold at most {limits.max_batch_statements} statements",
+                path="",
+                rule=f"at most {limits.max_batch_statements} statements (max_batch_statements)",
+            )
+        if not statements:
+            raise InvalidStatement("the batch is empty", path="", rule="must not be empty")
+        payload = statements if as_batch else statements[0]
+        check_json_limits(payload, limits.json)
+        try:
+            validate_statements(payload, version=version)
+        except SchemaViolation as exc:
+            raise InvalidStatement(
+                f"{exc.path or 'statement'} {exc.rule}", path=exc.path, rule=exc.rule
+            ) from exc
+
+        prepared = [_prepare(s, submitter=submitter, assigned_id=put_id) for s in statements]
+        _check_batch(prepared, prefix_index=as_batch)
+        for _attempt in range(_INSERT_ATTEMPTS):
+            new = self._without_stored_duplicates(prepared)
+            self._check_voiding_targets(new, submitter)
+            try:
+                self._store.insert(new)
+                break
+            except DuplicateStatementIds:
+                continue  # another writer stored one of these ids meanwhile: compare again
+        else:
+            raise Conflict("statements with these ids are being stored concurrently; retry")
+        return [p.new.id for p in prepared]
+
+    def _without_stored_duplicates(self, prepared: Sequence[_Prepared]) -> list[NewStatement]:
+        """The statements still to insert; raises Conflict if a stored one differs."""
+        existing = self._store.get_many([p.new.id for p in prepared])
+        if not existing:
+            return [p.new for p in prepared]
+        to_insert = []
+        for p in prepared:
+            record = existing.get(p.new.id)
+            if record is None:
+                to_insert.append(p.new)
+            elif not statements_match(p.statement, orjson.loads(record.body)):
+                raise Conflict(f"statement {p.new.id} is already stored with different content")
+        return to_insert
+
+    def _check_voiding_targets(
+        self, statements: Sequence[NewStatement], submitter: Submitter
+    ) -> None:
+        """Data 2.3.2: a voiding statement cannot be voided, and voiding needs authority.
+
+        A voiding statement may target a statement the LRS does not hold (yet): it is
+        stored, and voids its target if that arrives later (Data 2.3.2.s2.b5).
+        """
+        targets = {s.index.voids: s for s in statements if s.index.voids}
+        if not targets:
+            return
+        in_batch = {s.id for s in statements if s.index.voids}
+        stored = self._store.get_many(list(targets))
+        for target, voiding in targets.items():
+            record = stored.get(target)
+            if target in in_batch or (record is not None and record.voids is not None):
+                raise InvalidStatement(
+                    f"statement {voiding.id} voids {target}, which is itself a voiding"
+                    " statement; a voiding statement cannot be voided",
+                    path="object.id",
+                    rule="must not refer to a voiding statement",
+                )
+            if (
+                record is not None
+                and record.authority_client != submitter.client_key
+                and not submitter.may_void_others
+            ):
+                raise Forbidden(
+                    f"statement {target} was sent by another client; voiding it needs the"
+                    " `all` scope"
+                )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    statement: dict[str, Any]
+    new: NewStatement
+
+
+def _prepare(raw: Mapping[str, Any], *, submitter: Submitter, assigned_id: str | None) -> _Prepared:
+    """Normalise a validated statement and extract its index."""
+    statement = dict(raw)
+    statement["id"] = str(raw.get("id") or assigned_id or uuid.uuid4()).lower()
+    # Communication 4.1.6 / Data 2.4.9: the LRS records the authority from the
+    # credentials used; cpdfolio has no "strong trust" clients, so it always overwrites.
+    statement["authority"] = dict(submitter.authority)
+    statement.setdefault("version", DEFAULT_STATEMENT_VERSION)
+    statement.pop("stored", None)  # Data 2.4.8: set by the LRS, whatever was sent
+    context = statement.get("context")
+    if context and "contextActivities" in context:
+        statement["context"] = {
+            **context,
+            "contextActivities": {
+                key: value if isinstance(value, list) else [value]
+                for key, value in context["contextActivities"].items()
+            },
+        }
+    new = NewStatement(
+        id=statement["id"],
+        body=orjson.dumps(statement),
+        index=extract_index(statement),
+        authority_client=submitter.client_key,
+        timestamp_from_stored="timestamp" not in statement,
+    )
+    return _Prepared(statement=statement, new=new)
+
+
+def _check_batch(prepared: Sequence[_Prepared], *, prefix_index: bool) -> None:
+    """Rules across the statements of one request."""
+    seen: set[str] = set()
+    for i, p in enumerate(prepared):
+        prefix = f"[{i}]." if prefix_index else ""
+        if p.new.id in seen:
+            # Communication 2.1.2.s2.b6: the same id twice in one batch is a 400.
+            raise InvalidStatement(
+                f"statement id {p.new.id} appears more than once in the batch",
+                path=f"{prefix}id",
+                rule="must be unique within the batch",
+            )
+        seen.add(p.new.id)
+        if (
+            p.new.index.verb == VOIDED_VERB
+            and p.statement["object"].get("objectType") != "StatementRef"
+        ):
+            # Data 2.3.2.s2.b1: the object of a voiding statement is a StatementRef.
+            raise InvalidStatement(
+                "a voiding statement's object must be a StatementRef",
+                path=f"{prefix}object.objectType",
+                rule="must be StatementRef in a voiding statement",
+            )

@@ -1,0 +1,48 @@
+"""The cpdfolio web service: an app factory and one blueprint per resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+
+from portfolio.storage.base import Store
+from service import errors, health, store
+from service.config import Settings
+from service.secrets import resolve_secret_key
+
+
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None, *, store_: Store | None = None
+) -> Flask:
+    """Build the app. `config` is a Settings, a mapping of settings, or None for the environment."""
+    if config is None:
+        settings = Settings.from_env()
+    elif isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_mapping(config)
+    logging.basicConfig(level=settings.log_level)
+
+    app = Flask(__name__)
+    app.config["CPDFOLIO"] = settings
+    app.config["CPDFOLIO_SECRET"] = resolve_secret_key(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    store.init_app(app, store_)
+    errors.init_app(app)
+    health.init_app(app)
+
+    from service import xapi
+
+    xapi.init_app(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app

@@ -1,0 +1,63 @@
+"""One settings object, built once from CPDFOLIO_* environment variables and frozen.
+
+Tests build Settings from a mapping (`Settings.from_mapping`) and never touch os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///var/cpdfolio.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Signs `more` cursors. When unset a development key is kept beside the SQLite store
+    # and a warning is logged at start-up.
+    secret_key: str | None = None
+    # The instance's public base URL: the homePage of the accounts in `authority`.
+    public_url: str = "http://127.0.0.1:8000"
+    # Limits (each answered with a clear 400/413).
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_statements: int = 1000
+    max_json_depth: int = 32
+    max_string_length: int = 32 * 1024
+    # The most statements one GET returns; `limit=0` means this.
+    max_query_limit: int = 500
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings from a mapping of field names (lower case) to values."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            default = known[name].default
+            if isinstance(default, int) and not isinstance(value, int):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ValueError(f"{name} must be an integer, got {value!r}") from None
+                if value <= 0:
+                    raise ValueError(f"{name} must be positive, got {value}")
+            converted[name] = value
+        return cls(**converted)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every CPDFOLIO_<FIELD> variable that is set; the rest keep their defaults."""
+        environ = os.environ if environ is None else environ
+        prefix = "CPDFOLIO_"
+        values = {
+            f.name: environ[prefix + f.name.upper()]
+            for f in fields(cls)
+            if prefix + f.name.upper() in environ
+        }
+        return cls.from_mapping(values)

@@ -1,0 +1,154 @@
+"""The Statement resource, /xapi/statements (Communication 2.1). Thin: the rules live in
+portfolio.lrs; this module turns HTTP into calls and results into responses."""
+
+from __future__ import annotations
+
+import orjson
+from flask import Response, current_app, g, request, url_for
+
+from portfolio.clients import (
+    authority_for,
+    may_void_others,
+    require_statement_write,
+    statement_read_scope,
+)
+from portfolio.clock import http_date
+from portfolio.errors import InvalidInput, InvalidStatement
+from portfolio.lrs.ingest import IngestLimits, StatementIngest, Submitter
+from portfolio.lrs.limits import JsonLimits
+from portfolio.lrs.query import SingleRequest, parse_uuid
+from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
+from service.auth import current_client
+from service.config import Settings
+from service.json import json_response, raw_json_response
+from service.store import get_store
+from service.xapi import bp
+from service.xapi.multipart import multipart_response
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["CPDFOLIO"]
+    return settings
+
+
+def _ingest() -> StatementIngest:
+    s = _settings()
+    return StatementIngest(
+        get_store().statements,
+        limits=IngestLimits(
+            max_batch_statements=s.max_batch_statements,
+            json=JsonLimits(max_depth=s.max_json_depth, max_string_length=s.max_string_length),
+        ),
+    )
+
+
+def _reader() -> StatementReader:
+    return StatementReader(
+        get_store().statements,
+        secret_key=current_app.config["CPDFOLIO_SECRET"],
+        max_limit=_settings().max_query_limit,
+    )
+
+
+def _submitter() -> Submitter:
+    client = current_client()
+    require_statement_write(client)
+    return Submitter(
+        client_key=client.key,
+        authority=authority_for(client, home_page=_settings().public_url),
+        may_void_others=may_void_others(client),
+    )
+
+
+def _json_body() -> object:
+    """The request body as JSON; raises InvalidStatement for a wrong type or bad JSON."""
+    mimetype = request.mimetype
+    if mimetype != "application/json":
+        # Communication 3.2.s3.b6: the content type must match the content.
+        raise InvalidStatement(
+            f"statements must be sent as application/json, not {mimetype or 'no content type'}",
+            path="Content-Type",
+            rule="must be application/json",
+        )
+    body = request.get_data(cache=False)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidStatement(
+            f"the body is not valid UTF-8 JSON: {exc}", path="", rule="must be valid JSON"
+        ) from None
+
+
+def _only_params(*allowed: str) -> None:
+    for name in request.args:
+        if name not in allowed:
+            raise InvalidInput(
+                f"unknown parameter {name!r} for {request.method} /statements",
+                path=name,
+                rule="is not a parameter of this request",
+            )
+
+
+@bp.put("/statements")
+def put_statement() -> Response:
+    submitter = _submitter()
+    _only_params("statementId")
+    statement_id = request.args.get("statementId")
+    if statement_id is None:
+        raise InvalidInput(
+            "PUT /statements needs the statementId parameter",
+            path="statementId",
+            rule="is required",
+        )
+    _ingest().put(
+        parse_uuid(statement_id, "statementId"),
+        _json_body(),
+        submitter=submitter,
+        version=g.xapi_version,
+    )
+    return Response(status=204)
+
+
+@bp.post("/statements")
+def post_statements() -> Response:
+    submitter = _submitter()
+    _only_params()
+    ids = _ingest().post(_json_body(), submitter=submitter, version=g.xapi_version)
+    return json_response(ids)
+
+
+@bp.get("/statements")
+def get_statements() -> Response:
+    client = current_client()
+    mine_only = statement_read_scope(client)
+    reader = _reader()
+    languages = [(value, quality) for value, quality in request.accept_languages]
+    parsed = reader.parse(
+        request.args.to_dict(), client_key=client.key, mine_only=mine_only, version=g.xapi_version
+    )
+    # Taken before reading, so no statement in the answer is newer than the header says.
+    consistent_through = reader.consistent_through()
+    if isinstance(parsed, SingleRequest):
+        record = reader.get_one(parsed, mine_of=client.key if mine_only else None)
+        body = render_statement(record, parsed.output, languages)
+        response = _statement_response(body, attachments=parsed.output.attachments)
+        response.headers["Last-Modified"] = http_date(record.stored)
+    else:
+        result = reader.query(parsed, client_key=client.key)
+        more_url = (
+            url_for("xapi.get_statements", more=result.more) if result.more is not None else None
+        )
+        body = render_result(result, more_url=more_url, languages=languages)
+        response = _statement_response(body, attachments=result.output.attachments)
+        if result.page.statements:
+            newest = max(r.stored for r in result.page.statements)
+            response.headers["Last-Modified"] = http_date(newest)
+    response.headers["X-Experience-API-Consistent-Through"] = consistent_through
+    return response
+
+
+def _statement_response(body: bytes, *, attachments: bool) -> Response:
+    """JSON, or multipart/mixed when attachments=true (Communication 2.1.3.s2.b6-b7)."""
+    if attachments:
+        return multipart_response(body)
+    return raw_json_response(body)
