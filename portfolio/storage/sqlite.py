@@ -9,9 +9,14 @@ Safe with several gunicorn worker processes on one file:
   10 ms...), which with two gunicorn workers cost more than the writes themselves; a
   blocked flock is woken by the kernel the moment the holder releases it. Transactions
   are short (one batch), so writers queue for milliseconds;
-- the WAL is truncated by a checkpoint when it grows past a threshold, because with
-  overlapping readers the automatic checkpoint can be starved and the file grows without
-  bound (we saw 1.2 GB at 100,000 statements with two writers).
+- checkpoints run outside the write lock: SQLite's automatic checkpoint runs inside the
+  COMMIT of whichever writer crosses the threshold, and at 100,000 statements it was half
+  of every batch's time in the lock. Instead, after releasing the lock a writer runs a
+  PASSIVE checkpoint (it never blocks other writers) every 128 of its commits or once a
+  second: checkpoints compete with commits for the disk, so fewer, larger ones ingest
+  faster (docs/benchmarks.md), while the time bound keeps the WAL to about a second of
+  ingest. Now and then a TRUNCATE checkpoint caps the WAL file, which overlapping readers
+  could otherwise let grow without bound (we saw 1.2 GB at 100,000 statements).
 Each thread gets its own connection; nothing is opened at import time.
 """
 
@@ -22,6 +27,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -36,16 +42,18 @@ from portfolio.storage.base import (
     StatementQuery,
     StatementRecord,
 )
+from portfolio.storage.sqlite_query import RECORD_COLUMNS, SqlQuery
 from portfolio.storage.sqlite_schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
-# Checkpoint (TRUNCATE) when the WAL passes this size; checked every few commits.
-WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024
-_WAL_CHECK_EVERY = 64
+# A PASSIVE checkpoint after every few commits of this process, or when this long has passed.
+_CHECKPOINT_EVERY_COMMITS = 128
+_CHECKPOINT_EVERY_SECONDS = 1.0
+# Truncate the WAL file when it is larger than this (checked every so many commits).
+WAL_TRUNCATE_BYTES = 256 * 1024 * 1024
+_WAL_SIZE_CHECK_EVERY = 64
 # SQLite's default limit on host parameters is 32766; stay well below it per statement.
 _CHUNK = 500
-
-_RECORD_COLUMNS = "s.id, s.stored, s.body, s.voided, s.voids, s.authority_client"
 
 
 def _record(row: sqlite3.Row | tuple[object, ...]) -> StatementRecord:
@@ -66,6 +74,7 @@ class SqliteStore:
         self.path = Path(path)
         self._local = threading.local()
         self._commits = 0
+        self._last_checkpoint = time.monotonic()
         # flock is per open file description: threads of one process share it, so they
         # also queue on a threading lock first.
         self._thread_lock = threading.Lock()
@@ -96,6 +105,7 @@ class SqliteStore:
             )
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA wal_autocheckpoint=0")  # see the module docstring
             con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             con.execute("PRAGMA foreign_keys=ON")
             con.execute("PRAGMA cache_size=-65536")
@@ -150,16 +160,26 @@ class SqliteStore:
             con.execute("COMMIT")
 
     def _after_commit(self, con: sqlite3.Connection) -> None:
+        """Checkpoint now and then, after the write lock is released (module docstring)."""
         self._commits += 1
-        if self._commits % _WAL_CHECK_EVERY:
+        now = time.monotonic()
+        if (
+            self._commits % _CHECKPOINT_EVERY_COMMITS
+            and now - self._last_checkpoint < _CHECKPOINT_EVERY_SECONDS
+        ):
+            return
+        self._last_checkpoint = now
+        with contextlib.suppress(sqlite3.OperationalError):
+            con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if self._commits % _WAL_SIZE_CHECK_EVERY:
             return
         try:
             wal_size = os.stat(f"{self.path}-wal").st_size
         except OSError:
             return
-        if wal_size > WAL_CHECKPOINT_BYTES:
+        if wal_size > WAL_TRUNCATE_BYTES:
             with contextlib.suppress(sqlite3.OperationalError):
-                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # ------------------------------------------------------------------ Store API
 
@@ -253,7 +273,11 @@ class SqliteStatementStore:
             if existing:
                 raise DuplicateStatementIds(existing)
             stored_times = self._next_stored(con, len(statements))
-            stored_of = dict(zip(ids, stored_times, strict=True))
+            # seq is given explicitly, in batch order (see sqlite_query.py on why it matters).
+            last_seq = int(
+                con.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()[0]
+            )
+            seq_of = {s.id: last_seq + 1 + i for i, s in enumerate(statements)}
             # Statements voided before they arrived (the voiding statement came first).
             already_voided = {
                 str(row[0])
@@ -264,13 +288,14 @@ class SqliteStatementStore:
             }
             already_voided.update(s.index.voids for s in statements if s.index.voids)
             con.executemany(
-                "INSERT INTO statements (id, stored, body, verb, registration,"
-                " authority_client, voids, ref_target, voided) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO statements (seq, id, stored, body, verb, registration,"
+                " authority_client, voids, ref_target, voided) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
+                        seq_of[s.id],
                         s.id,
-                        stored_of[s.id],
-                        s.final_body(stored_of[s.id]),
+                        stored,
+                        s.final_body(stored),
                         s.index.verb,
                         s.index.registration,
                         s.authority_client,
@@ -278,33 +303,23 @@ class SqliteStatementStore:
                         s.index.ref_target,
                         int(s.id in already_voided and s.index.voids is None),
                     )
-                    for s in statements
+                    for s, stored in zip(statements, stored_times, strict=True)
                 ],
             )
             con.executemany(
-                "INSERT OR IGNORE INTO statement_agents (agent, scope, stored, statement_id)"
-                " VALUES (?,?,?,?)",
+                "INSERT INTO statement_agents (agent, seq, direct) VALUES (?,?,?)",
                 [
-                    (agent, scope, stored_of[s.id], s.id)
+                    (agent, seq_of[s.id], int(agent in s.index.agents_direct))
                     for s in statements
-                    for scope, agents in (
-                        ("d", s.index.agents_direct),
-                        ("r", s.index.agents_related),
-                    )
-                    for agent in agents
+                    for agent in s.index.agents_direct | s.index.agents_related
                 ],
             )
             con.executemany(
-                "INSERT OR IGNORE INTO statement_activities (activity, scope, stored, statement_id)"
-                " VALUES (?,?,?,?)",
+                "INSERT INTO statement_activities (activity, seq, direct) VALUES (?,?,?)",
                 [
-                    (activity, scope, stored_of[s.id], s.id)
+                    (activity, seq_of[s.id], int(activity in s.index.activities_direct))
                     for s in statements
-                    for scope, activities in (
-                        ("d", s.index.activities_direct),
-                        ("r", s.index.activities_related),
-                    )
-                    for activity in activities
+                    for activity in s.index.activities_direct | s.index.activities_related
                 ],
             )
             # Data 2.3.2: a voiding statement voids its target; a voiding statement itself
@@ -339,7 +354,7 @@ class SqliteStatementStore:
     def get(self, statement_id: str) -> StatementRecord | None:
         row = (
             self._store.connection()
-            .execute(f"SELECT {_RECORD_COLUMNS} FROM statements s WHERE s.id = ?", (statement_id,))
+            .execute(f"SELECT {RECORD_COLUMNS} FROM statements s WHERE s.id = ?", (statement_id,))
             .fetchone()
         )
         return None if row is None else _record(row)
@@ -350,7 +365,7 @@ class SqliteStatementStore:
         unique = list(dict.fromkeys(statement_ids))
         for chunk in _chunks(unique):
             for row in con.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM statements s WHERE s.id IN ({_marks(len(chunk))})",
+                f"SELECT {RECORD_COLUMNS} FROM statements s WHERE s.id IN ({_marks(len(chunk))})",
                 chunk,
             ):
                 record = _record(row)
@@ -372,7 +387,7 @@ class SqliteStatementStore:
 
     def query(self, query: StatementQuery) -> StatementPage:
         with self._store.read() as con:
-            rows = _SqlQuery(query).run(con)
+            rows = SqlQuery(query).run(con)
         has_more = len(rows) > query.limit
         page = tuple(_record(row) for row in rows[: query.limit])
         more = None
@@ -383,148 +398,6 @@ class SqliteStatementStore:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
-
-
-class _SqlQuery:
-    """Builds the SQL of one statement query.
-
-    The most selective filter drives the query through an index whose order is the cursor
-    order, so a page costs about `limit` index steps whatever the store's size; the other
-    filters are point look-ups per candidate row.
-    """
-
-    def __init__(self, query: StatementQuery) -> None:
-        self.q = query
-        self.f = query.filter
-        self.desc = not query.ascending
-
-    def run(self, con: sqlite3.Connection) -> list[tuple[object, ...]]:
-        fetch = self.q.limit + 1
-        rows = con.execute(*self._direct(fetch)).fetchall()
-        if self._has_matching_filter():
-            referring = con.execute(*self._referring(fetch)).fetchall()
-            if referring:
-                merged = {str(r[0]): r for r in rows}
-                merged.update({str(r[0]): r for r in referring})
-                rows = sorted(
-                    merged.values(), key=lambda r: (str(r[1]), str(r[0])), reverse=self.desc
-                )[:fetch]
-        return rows
-
-    def _has_matching_filter(self) -> bool:
-        f = self.f
-        return any((f.agent, f.verb, f.activity, f.registration))
-
-    # -- the statements that match by their own fields
-
-    def _direct(self, fetch: int) -> tuple[str, list[object]]:
-        f = self.f
-        params: list[object] = []
-        where: list[str] = ["s.voided = 0"]
-        if f.registration is not None:
-            driver, order_cols = "statements s", ("s.stored", "s.id")
-            where.append("s.registration = ?")
-            params.append(f.registration)
-            where += self._own_conditions(params, skip="registration", table="s")
-        elif f.agent is not None:
-            driver = "statement_agents a JOIN statements s ON s.id = a.statement_id"
-            order_cols = ("a.stored", "a.statement_id")
-            where.insert(0, "a.agent = ? AND a.scope = ?")
-            params[:0] = [f.agent, "r" if f.related_agents else "d"]
-            where += self._own_conditions(params, skip="agent", table="s")
-        elif f.activity is not None:
-            driver = "statement_activities a JOIN statements s ON s.id = a.statement_id"
-            order_cols = ("a.stored", "a.statement_id")
-            where.insert(0, "a.activity = ? AND a.scope = ?")
-            params[:0] = [f.activity, "r" if f.related_activities else "d"]
-            where += self._own_conditions(params, skip="activity", table="s")
-        else:
-            driver, order_cols = "statements s", ("s.stored", "s.id")
-            where += self._own_conditions(params, skip="", table="s")
-        where += self._bounds(params, order_cols)
-        direction = "DESC" if self.desc else "ASC"
-        sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM {driver} WHERE {' AND '.join(where)}"
-            f" ORDER BY {order_cols[0]} {direction}, {order_cols[1]} {direction} LIMIT ?"
-        )
-        params.append(fetch)
-        return sql, params
-
-    def _own_conditions(self, params: list[object], *, skip: str, table: str) -> list[str]:
-        """Conditions on a statement's own fields, for the filters not driving the scan."""
-        f = self.f
-        t = table
-        conditions: list[str] = []
-        if f.registration is not None and skip != "registration":
-            conditions.append(f"{t}.registration = ?")
-            params.append(f.registration)
-        if f.verb is not None:
-            conditions.append(f"{t}.verb = ?")
-            params.append(f.verb)
-        if f.agent is not None and skip != "agent":
-            conditions.append(
-                "EXISTS (SELECT 1 FROM statement_agents x WHERE x.agent = ? AND x.scope = ?"
-                f" AND x.stored = {t}.stored AND x.statement_id = {t}.id)"
-            )
-            params += [f.agent, "r" if f.related_agents else "d"]
-        if f.activity is not None and skip != "activity":
-            conditions.append(
-                "EXISTS (SELECT 1 FROM statement_activities y WHERE y.activity = ?"
-                f" AND y.scope = ? AND y.stored = {t}.stored AND y.statement_id = {t}.id)"
-            )
-            params += [f.activity, "r" if f.related_activities else "d"]
-        if f.authority_client is not None and table == "s":
-            conditions.append("s.authority_client = ?")
-            params.append(f.authority_client)
-        return conditions
-
-    def _bounds(self, params: list[object], order_cols: tuple[str, str]) -> list[str]:
-        """Time bounds and the cursor, on the columns the scan is ordered by."""
-        q = self.q
-        stored, ident = order_cols
-        bounds: list[str] = []
-        if q.since is not None:
-            bounds.append(f"{stored} > ?")
-            params.append(q.since)
-        if q.until is not None:
-            bounds.append(f"{stored} <= ?")
-            params.append(q.until)
-        if q.after is not None:
-            op = "<" if self.desc else ">"
-            bounds.append(f"({stored}, {ident}) {op} (?, ?)")
-            params += [q.after.stored, q.after.id]
-        return bounds
-
-    # -- the statements that match through the statement they target
-
-    def _referring(self, fetch: int) -> tuple[str, list[object]]:
-        """Statements whose StatementRef target matches the filter, recursively.
-
-        Communication 2.1.3 (Filter Conditions for StatementRefs). The work is bounded by
-        the number of statements that target another statement, which is small.
-        """
-        params: list[object] = []
-        own = self._own_conditions(params, skip="", table="t")
-        target_match = " AND ".join(own) if own else "1"
-        outer: list[str] = ["s.voided = 0", "s.ref_target IS NOT NULL"]
-        if self.f.authority_client is not None:
-            outer.append("s.authority_client = ?")
-            params.append(self.f.authority_client)
-        outer += self._bounds(params, ("s.stored", "s.id"))
-        direction = "DESC" if self.desc else "ASC"
-        sql = f"""
-            WITH RECURSIVE matched(id) AS (
-                SELECT t.id FROM statements t
-                WHERE t.id IN (SELECT ref_target FROM statements WHERE ref_target IS NOT NULL)
-                  AND {target_match}
-                UNION
-                SELECT r.id FROM statements r JOIN matched m ON r.ref_target = m.id
-            )
-            SELECT {_RECORD_COLUMNS} FROM statements s JOIN matched m ON m.id = s.id
-            WHERE {" AND ".join(outer)}
-            ORDER BY s.stored {direction}, s.id {direction} LIMIT ?"""
-        params.append(fetch)
-        return sql, params
 
 
 class SqliteClientStore:

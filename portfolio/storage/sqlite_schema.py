@@ -25,6 +25,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
 
         -- One row per statement. `body` is the JSON as accepted, without `stored`.
+        -- `seq` (the rowid) follows insert order, which is also `stored` order, so it
+        -- orders statements as (stored, id) does; indexes on statements(x) hold
+        -- (x, seq) and need nothing more (see sqlite_query.py).
         CREATE TABLE statements (
             seq              INTEGER PRIMARY KEY,
             id               TEXT NOT NULL UNIQUE,
@@ -37,31 +40,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             ref_target       TEXT,
             voided           INTEGER NOT NULL DEFAULT 0
         );
-        CREATE INDEX statements_by_stored ON statements (stored, id);
-        CREATE INDEX statements_by_verb ON statements (verb, stored, id);
-        CREATE INDEX statements_by_registration ON statements (registration, stored, id)
+        CREATE INDEX statements_by_stored ON statements (stored);
+        CREATE INDEX statements_by_verb ON statements (verb);
+        CREATE INDEX statements_by_registration ON statements (registration)
             WHERE registration IS NOT NULL;
-        CREATE INDEX statements_by_authority ON statements (authority_client, stored, id);
+        CREATE INDEX statements_by_authority ON statements (authority_client);
         CREATE INDEX statements_by_voids ON statements (voids) WHERE voids IS NOT NULL;
         CREATE INDEX statements_by_ref_target ON statements (ref_target)
             WHERE ref_target IS NOT NULL;
 
-        -- Agents and activities a statement is found by, in two scopes: 'd' (direct: actor
-        -- or object; object activity) and 'r' (related: every place, direct ones included).
-        -- `stored` is copied here so one index range gives the rows in cursor order.
+        -- Agents and activities a statement is found by: one row per (key, statement),
+        -- with `direct` = 1 where the plain filter matches (actor or object; the object
+        -- Activity) and 0 where only the related_* forms do. One narrow row rather than
+        -- one per scope: each row is a randomly placed index page that an insert dirties,
+        -- and dirty pages are what a commit has to write.
         CREATE TABLE statement_agents (
-            agent        TEXT NOT NULL,
-            scope        TEXT NOT NULL,
-            stored       TEXT NOT NULL,
-            statement_id TEXT NOT NULL,
-            PRIMARY KEY (agent, scope, stored, statement_id)
+            agent  TEXT NOT NULL,
+            seq    INTEGER NOT NULL,
+            direct INTEGER NOT NULL,
+            PRIMARY KEY (agent, seq)
         ) WITHOUT ROWID;
         CREATE TABLE statement_activities (
-            activity     TEXT NOT NULL,
-            scope        TEXT NOT NULL,
-            stored       TEXT NOT NULL,
-            statement_id TEXT NOT NULL,
-            PRIMARY KEY (activity, scope, stored, statement_id)
+            activity TEXT NOT NULL,
+            seq      INTEGER NOT NULL,
+            direct   INTEGER NOT NULL,
+            PRIMARY KEY (activity, seq)
         ) WITHOUT ROWID;
 
         CREATE TABLE clients (
