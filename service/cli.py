@@ -68,8 +68,9 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes [default: one per core]",
 )
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
 @_domain_errors
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""
     settings = _settings()
     store = open_store(settings.database_url)
@@ -88,7 +89,7 @@ def serve(host: str, port: int, workers: int) -> None:
         )
     from service.wsgi import run_gunicorn
 
-    run_gunicorn(host=host, port=port, workers=workers)
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
 
 
 # -------------------------------------------------------------------------------- db

@@ -27,12 +27,24 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int) -> None:
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int = 2) -> None:
+    """Serve with `workers` processes of `threads` threads each.
+
+    Threads, not gunicorn's sync worker: the sync worker closes every connection and
+    lingers until the client has closed its end, so a worker sits idle whenever a client
+    is slow; threaded workers keep connections alive (browser content and LMSs send many
+    small requests), and while one thread waits for the disk (a durable commit) or for the
+    write lock, another can validate the next request. Two threads, not more: a thread
+    back from the disk waits for the GIL behind CPU-bound siblings, and in our benchmark
+    more threads bought nothing (docs/benchmarks.md).
+    """
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "sync",
+            "worker_class": "gthread",
+            "threads": threads,
+            "keepalive": 5,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "timeout": 60,

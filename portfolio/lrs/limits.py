@@ -38,34 +38,32 @@ def check_json_limits(value: Any, limits: JsonLimits) -> None:
 
 
 def _within_limits(value: Any, limits: JsonLimits) -> bool:
+    """True when nothing breaks a limit. Walks one nesting level at a time, so depth needs
+    no bookkeeping per node; parsed JSON holds exact dicts, lists and strs, so `type() is`
+    suffices and is cheaper than isinstance on the ingest path."""
     max_len = limits.max_string_length
-    max_depth = limits.max_depth
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            if depth > max_depth:
-                return False
-            for key, child in node.items():
-                if len(key) > max_len:
-                    return False
-                if isinstance(child, str):
+    if type(value) is str:
+        return len(value) <= max_len
+    level = [value] if type(value) in (dict, list) else []
+    for _depth in range(limits.max_depth):
+        deeper: list[Any] = []
+        for node in level:
+            children = node.values() if type(node) is dict else node
+            if type(node) is dict:
+                for key in node:
+                    if len(key) > max_len:
+                        return False
+            for child in children:
+                kind = type(child)
+                if kind is str:
                     if len(child) > max_len:
                         return False
-                elif isinstance(child, dict | list):
-                    stack.append((child, depth + 1))
-        elif isinstance(node, list):
-            if depth > max_depth:
-                return False
-            for child in node:
-                if isinstance(child, str):
-                    if len(child) > max_len:
-                        return False
-                elif isinstance(child, dict | list):
-                    stack.append((child, depth + 1))
-        elif isinstance(node, str) and len(node) > max_len:
-            return False
-    return True
+                elif kind is dict or kind is list:
+                    deeper.append(child)
+        if not deeper:
+            return True
+        level = deeper
+    return not level
 
 
 def _locate(node: Any, limits: JsonLimits, path: str, depth: int) -> tuple[str, bool]:
