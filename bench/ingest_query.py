@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -237,14 +238,51 @@ def paging(port: int, auth: str, *, statements: int, limit: int) -> dict[str, fl
 # --------------------------------------------------------------------------- main
 
 
+def wrk_single(port: int, auth: str, *, seconds: int) -> tuple[float, int] | None:
+    """Single-statement POSTs/s with wrk (a C load generator): the server's capacity
+    without the Python clients' own CPU cost on the same two cores. None without wrk."""
+    if shutil.which("wrk") is None:
+        return None
+    script = Path(__file__).with_name("single_post.lua")
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{CLIENTS}",
+            f"-c{CLIENTS}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/xapi/statements",
+        ],
+        env={**os.environ, "CPDFOLIO_BENCH_AUTH": auth},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if "unexpected status" in result.stderr:
+        raise RuntimeError(result.stderr[:500])
+    lines = result.stdout.splitlines()
+    rate = next(ln for ln in lines if ln.startswith("Requests/sec:")).split()[1]
+    sent = next(ln for ln in lines if " requests in " in ln).split()[0]
+    return float(rate), int(sent)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    figures: dict[str, list[Any]] = {"batch": [], "single": [], "queries": [], "paging": []}
+    figures: dict[str, list[Any]] = {
+        "batch": [],
+        "single": [],
+        "single_wrk": [],
+        "queries": [],
+        "paging": [],
+    }
     for run_no in range(args.runs):
         with server(args.workers) as (port, auth):
             workload = Workload(seed=run_no)
             figures["batch"].append(ingest(port, auth, workload, total=args.batch_total, batch=100))
             figures["single"].append(ingest(port, auth, workload, total=args.single_total, batch=1))
-            loaded = args.batch_total + args.single_total
+            by_wrk = wrk_single(port, auth, seconds=10)
+            figures["single_wrk"].append(by_wrk[0] if by_wrk else None)
+            loaded = args.batch_total + args.single_total + (by_wrk[1] if by_wrk else 0)
             while loaded < args.statements:
                 chunk = min(20_000, args.statements - loaded)
                 ingest(port, auth, workload, total=chunk, batch=100)
@@ -255,7 +293,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["paging"].append(paging(port, auth, statements=10_000, limit=100))
         print(
             f"run {run_no + 1}: batch {figures['batch'][-1]:.0f}/s,"
-            f" single {figures['single'][-1]:.0f}/s",
+            f" single {figures['single'][-1]:.0f}/s, single (wrk) {figures['single_wrk'][-1]}/s",
             file=sys.stderr,
         )
     median_queries = {
@@ -272,6 +310,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "batch_runs": figures["batch"],
         "single_per_s": statistics.median(figures["single"]),
         "single_runs": figures["single"],
+        "single_wrk_per_s": (
+            statistics.median(figures["single_wrk"]) if None not in figures["single_wrk"] else None
+        ),
+        "single_wrk_runs": figures["single_wrk"],
         "queries": median_queries,
         "paging": {
             k: statistics.median(p[k] for p in figures["paging"]) for k in figures["paging"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import deque
 from typing import Any
 
 VERBS = [
@@ -25,6 +26,8 @@ class Workload:
         self.rng = random.Random(seed)
         self.agents = agents
         self.activities = activities
+        # (statement id, agent) of recent statements, for voiding
+        self.recent: deque[tuple[str, int]] = deque(maxlen=1000)
         self.registrations = [
             str(uuid.UUID(int=self.rng.getrandbits(128), version=4)) for _ in range(5000)
         ]
@@ -39,12 +42,28 @@ class Workload:
         return f"https://learning.example.gov.uk/programme/{i % 40}"
 
     def statement(self) -> dict[str, Any]:
+        """Mostly completions and attempts; one in a hundred voids an earlier statement, so
+        queries meet StatementRefs (Communication 2.1.3) as they would in a live store."""
         rng = self.rng
+        if self.recent and rng.random() < 0.01:
+            target, agent = self.recent[rng.randrange(len(self.recent))]
+            self.recent.remove((target, agent))
+            return {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "actor": {"objectType": "Agent", "mbox": self.agent_mbox(agent)},
+                "verb": {
+                    "id": "http://adlnet.gov/expapi/verbs/voided",
+                    "display": {"en-GB": "voided"},
+                },
+                "object": {"objectType": "StatementRef", "id": target},
+            }
         a = rng.randrange(self.agents)
         c = rng.randrange(self.activities)
         verb = rng.choice(VERBS)
+        statement_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.recent.append((statement_id, a))
         return {
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "id": statement_id,
             "actor": {"objectType": "Agent", "name": f"Learner {a}", "mbox": self.agent_mbox(a)},
             "verb": {"id": verb, "display": {"en-GB": verb.rsplit("/", 1)[-1]}},
             "object": {
