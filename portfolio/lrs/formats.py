@@ -58,8 +58,12 @@ def choose_language(language_map: Mapping[str, str], languages: LanguagePreferen
         wanted = wanted.lower()
         if wanted == "*":
             return {tags[0]: language_map[tags[0]]}
+        # An exact tag first, then a longer tag the range covers ("en" covers "en-GB").
         for tag, low in zip(tags, lowered, strict=True):
-            if low == wanted or low.startswith(wanted + "-"):
+            if low == wanted:
+                return {tag: language_map[tag]}
+        for tag, low in zip(tags, lowered, strict=True):
+            if low.startswith(wanted + "-"):
                 return {tag: language_map[tag]}
         # RFC 4647 lookup also falls back from "en-GB" to "en".
         prefix = wanted

@@ -160,7 +160,8 @@ def _boolean(params: Mapping[str, str], name: str) -> bool:
 
 
 def _non_negative_int(value: str, name: str) -> int:
-    if not value.isdigit():
+    # isascii too: str.isdigit() accepts digits such as "¹" that int() refuses.
+    if not (value.isascii() and value.isdigit()):
         raise InvalidInput(
             f"{name} must be a non-negative integer",
             path=name,

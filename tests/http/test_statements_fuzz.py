@@ -21,16 +21,33 @@ json_leaves = (
 )
 json_values = st.recursive(
     json_leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=15,
 )
 
 PATHS = [
-    ("actor",), ("actor", "mbox"), ("actor", "objectType"), ("verb",), ("verb", "id"),
-    ("verb", "display"), ("object",), ("object", "id"), ("object", "objectType"),
-    ("object", "definition"), ("result",), ("result", "score"), ("context",),
-    ("context", "registration"), ("context", "contextActivities"), ("timestamp",), ("id",),
-    ("attachments",), ("version",), ("authority",),
+    ("actor",),
+    ("actor", "mbox"),
+    ("actor", "objectType"),
+    ("verb",),
+    ("verb", "id"),
+    ("verb", "display"),
+    ("object",),
+    ("object", "id"),
+    ("object", "objectType"),
+    ("object", "definition"),
+    ("result",),
+    ("result", "score"),
+    ("context",),
+    ("context", "registration"),
+    ("context", "contextActivities"),
+    ("timestamp",),
+    ("id",),
+    ("attachments",),
+    ("version",),
+    ("authority",),
 ]
 
 
@@ -46,36 +63,63 @@ def replaced(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 OK = {200, 400, 409, 413}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(path=st.sampled_from(PATHS), value=json_values)
-def test_a_statement_with_any_value_anywhere_never_causes_a_5xx(xapi: Xapi, path: tuple[str, ...], value: Any) -> None:
+def test_a_statement_with_any_value_anywhere_never_causes_a_5xx(
+    xapi: Xapi, path: tuple[str, ...], value: Any
+) -> None:
     response = xapi.post("/statements", json=replaced(path, value))
     assert response.status_code in OK, response.text
     if response.status_code != 200:
         assert response.json()["error"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=json_values)
 def test_any_json_body_never_causes_a_5xx(xapi: Xapi, body: Any) -> None:
     response = xapi.post("/statements", json=body)
     assert response.status_code in OK, response.text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(raw=st.binary(max_size=200))
 def test_any_bytes_never_cause_a_5xx(xapi: Xapi, raw: bytes) -> None:
     response = xapi.post("/statements", data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code in OK, response.text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(params=st.dictionaries(
-    st.sampled_from(["agent", "verb", "activity", "registration", "since", "until", "limit",
-                     "format", "ascending", "related_agents", "statementId", "more", "attachments"]),
-    st.text(max_size=30),
-    max_size=3,
-))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "agent",
+                "verb",
+                "activity",
+                "registration",
+                "since",
+                "until",
+                "limit",
+                "format",
+                "ascending",
+                "related_agents",
+                "statementId",
+                "more",
+                "attachments",
+            ]
+        ),
+        st.text(max_size=30),
+        max_size=3,
+    )
+)
 def test_any_query_parameters_never_cause_a_5xx(xapi: Xapi, params: dict[str, str]) -> None:
     response = xapi.get("/statements", params=params)
     assert response.status_code in {200, 400, 404}, response.text

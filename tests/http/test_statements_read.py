@@ -207,6 +207,7 @@ def test_no_match_is_200_with_an_empty_statement_result(xapi: Xapi) -> None:
         ({"Limit": "1"}, "Limit"),
         ({"limit": "-1"}, "limit"),
         ({"limit": "abc"}, "limit"),
+        ({"limit": "¹"}, "limit"),  # str.isdigit() says yes, int() says no
         ({"agent": "not json"}, "agent"),
         ({"agent": json.dumps({"mbox": "ann@example.org"})}, "agent.mbox"),
         (

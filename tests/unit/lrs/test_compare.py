@@ -24,9 +24,15 @@ BASE: dict[str, Any] = {
         "registration": "a0c1e1b6-4b1a-4f4e-9c1d-6f2a9b2f2a11",
         "team": {
             "objectType": "Group",
-            "member": [{"mbox": "mailto:a@x.org"}, {"mbox": "mailto:b@x.org"}, {"mbox": "mailto:c@x.org"}],
+            "member": [
+                {"mbox": "mailto:a@x.org"},
+                {"mbox": "mailto:b@x.org"},
+                {"mbox": "mailto:c@x.org"},
+            ],
         },
-        "contextActivities": {"parent": [{"id": "https://lms.example.org/p", "definition": {"type": "http://t"}}]},
+        "contextActivities": {
+            "parent": [{"id": "https://lms.example.org/p", "definition": {"type": "http://t"}}]
+        },
     },
     "timestamp": "2026-03-01T12:00:00Z",
 }
@@ -57,8 +63,12 @@ def test_group_member_order_never_matters(order: list[int]) -> None:
 
 def test_lrs_assigned_properties_and_definitions_are_ignored() -> None:
     other = copy.deepcopy(BASE)
-    other.update(id="00000000-0000-4000-8000-000000000000", stored="2026-01-01T00:00:00Z",
-                 version="1.0.3", authority={"mbox": "mailto:lrs@x.org"})
+    other.update(
+        id="00000000-0000-4000-8000-000000000000",
+        stored="2026-01-01T00:00:00Z",
+        version="1.0.3",
+        authority={"mbox": "mailto:lrs@x.org"},
+    )
     other["verb"]["display"] = {"fr": "terminé"}
     other["object"]["definition"] = {"name": {"en-GB": "Renamed"}}
     other["context"]["contextActivities"]["parent"][0].pop("definition")
@@ -85,13 +95,18 @@ MUTATIONS = [
     ("success", lambda s: s["result"].__setitem__("success", False)),
     ("timestamp instant", lambda s: s.__setitem__("timestamp", "2026-03-01T12:00:01Z")),
     ("team member", lambda s: s["context"]["team"]["member"].pop()),
-    ("parent id", lambda s: s["context"]["contextActivities"]["parent"][0].__setitem__("id", "https://x")),
+    (
+        "parent id",
+        lambda s: s["context"]["contextActivities"]["parent"][0].__setitem__("id", "https://x"),
+    ),
     ("new result field", lambda s: s["result"].__setitem__("completion", True)),
 ]
 
 
 @given(st.sampled_from(MUTATIONS), st.integers(min_value=0, max_value=2**32))
-def test_any_change_outside_the_exceptions_is_a_different_statement(mutation: Any, seed: int) -> None:
+def test_any_change_outside_the_exceptions_is_a_different_statement(
+    mutation: Any, seed: int
+) -> None:
     _name, mutate = mutation
     other = copy.deepcopy(BASE)
     mutate(other)

@@ -13,11 +13,13 @@ preferences = st.lists(st.tuples(tags | st.just("*"), st.floats(0, 1)), max_size
 
 
 @given(maps, preferences)
-def test_exactly_one_entry_of_the_map_is_returned(language_map: dict[str, str], prefs: list) -> None:  # type: ignore[type-arg]
+def test_exactly_one_entry_of_the_map_is_returned(
+    language_map: dict[str, str], prefs: list
+) -> None:  # type: ignore[type-arg]
     prefs = sorted(prefs, key=lambda p: -p[1])
     chosen = choose_language(language_map, prefs)
     assert len(chosen) == 1
-    (tag, value), = chosen.items()
+    ((tag, value),) = chosen.items()
     assert language_map[tag] == value
 
 
@@ -36,17 +38,24 @@ def test_a_range_matches_longer_tags_and_falls_back_to_shorter_ones() -> None:
 
 def test_ids_format_reduces_an_anonymous_group_to_its_members_identifiers() -> None:
     statement = {
-        "actor": {"objectType": "Group", "name": "Set 4", "member": [
-            {"name": "Ann", "mbox": "mailto:ann@x.org"},
-            {"name": "Bob", "account": {"homePage": "https://lms", "name": "bob"}},
-        ]},
+        "actor": {
+            "objectType": "Group",
+            "name": "Set 4",
+            "member": [
+                {"name": "Ann", "mbox": "mailto:ann@x.org"},
+                {"name": "Bob", "account": {"homePage": "https://lms", "name": "bob"}},
+            ],
+        },
         "verb": {"id": "http://v", "display": {"en": "v"}},
         "object": {"id": "http://a", "definition": {"name": {"en": "A"}}},
     }
     reduced = to_ids(statement)
-    assert reduced["actor"] == {"objectType": "Group", "member": [
-        {"mbox": "mailto:ann@x.org"},
-        {"account": {"homePage": "https://lms", "name": "bob"}},
-    ]}
+    assert reduced["actor"] == {
+        "objectType": "Group",
+        "member": [
+            {"mbox": "mailto:ann@x.org"},
+            {"account": {"homePage": "https://lms", "name": "bob"}},
+        ],
+    }
     assert reduced["object"] == {"id": "http://a"}
     assert reduced["verb"] == {"id": "http://v"}

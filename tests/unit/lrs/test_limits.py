@@ -15,8 +15,9 @@ LIMITS = JsonLimits(max_depth=4, max_string_length=8)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
     max_leaves=20,
 )
 
@@ -68,8 +69,9 @@ def test_raises_exactly_when_a_limit_is_broken(value: Any) -> None:
 safe_keys = st.text(alphabet="abcdef", min_size=1, max_size=6)
 safe_values = st.recursive(
     st.integers() | st.text(alphabet="xyz", max_size=12),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(safe_keys, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(safe_keys, children, max_size=3)
+    ),
     max_leaves=20,
 )
 
