@@ -37,8 +37,8 @@ class SqlQuery:
         if self._has_matching_filter():
             referring = con.execute(*self._referring(fetch, bounds)).fetchall()
             if referring:
-                merged = {int(r[6]): r for r in rows}  # type: ignore[call-overload]
-                merged.update({int(r[6]): r for r in referring})  # type: ignore[call-overload]
+                merged = {int(r[6]): r for r in rows}
+                merged.update({int(r[6]): r for r in referring})
                 rows = [merged[k] for k in sorted(merged, reverse=self.desc)][:fetch]
         return rows
 
