@@ -109,9 +109,37 @@ def statement_read_scope(client: ClientRecord) -> bool:
     raise Forbidden("these credentials may not read statements (needs statements/read)")
 
 
+def require_state_access(client: ClientRecord, *, write: bool) -> None:
+    """Raise Forbidden unless the client may read (or write) State documents.
+
+    Communication 4.2: `state` reads and writes state data, `all/read` reads everything.
+    """
+    _require_document_access(client, "state", what="State documents", write=write)
+
+
+def require_profile_access(client: ClientRecord, *, write: bool) -> None:
+    """Raise Forbidden unless the client may read (or write) Activity and Agent Profiles.
+
+    Communication 4.2: `profile` reads and writes Profile documents, `all/read` reads them.
+    """
+    _require_document_access(client, "profile", what="Profile documents", write=write)
+
+
+def _require_document_access(client: ClientRecord, scope: str, *, what: str, write: bool) -> None:
+    allowed = {scope, "all"} if write else {scope, "all", "all/read"}
+    if not allowed.intersection(client.scopes):
+        action = "write" if write else "read"
+        raise Forbidden(f"these credentials may not {action} {what} (needs {scope})")
+
+
 def may_void_others(client: ClientRecord) -> bool:
     """Only `all` may void statements another client sent (Data 2.3.2.s2.b4)."""
     return "all" in client.scopes
+
+
+def may_define(client: ClientRecord) -> bool:
+    """Whether the client's Activity definitions update the canonical ones (`define`)."""
+    return bool({"define", "all"}.intersection(client.scopes))
 
 
 def authority_for(client: ClientRecord, *, home_page: str) -> dict[str, object]:

@@ -24,6 +24,7 @@ class Settings:
     # Limits (each answered with a clear 400/413).
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_statements: int = 1000
+    max_attachment_bytes: int = 8 * 1024 * 1024
     max_json_depth: int = 32
     max_string_length: int = 32 * 1024
     # The most statements one GET returns; `limit=0` means this.

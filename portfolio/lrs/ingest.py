@@ -25,15 +25,25 @@ from typing import Any
 import orjson
 
 from portfolio.errors import Conflict, Forbidden, InvalidStatement, PayloadTooLarge
+from portfolio.lrs.activities import defined_activities
+from portfolio.lrs.attachments import SIGNATURE_USAGE, AttachmentPart, match_parts
 from portfolio.lrs.compare import statements_match
 from portfolio.lrs.index import VOIDED_VERB, extract_index
 from portfolio.lrs.limits import JsonLimits, check_json_limits
-from portfolio.storage.base import DuplicateStatementIds, NewStatement, StatementStore
+from portfolio.lrs.signatures import verify_signature
+from portfolio.lrs.timestamps import to_utc
+from portfolio.storage.base import (
+    AttachmentData,
+    DuplicateStatementIds,
+    NewStatement,
+    StatementStore,
+)
 from schemas.errors import SchemaViolation
 from schemas.xapi import validate_statements
 
-# Data 2.4.10: a statement sent without a version is stored as 1.0.0.
-DEFAULT_STATEMENT_VERSION = "1.0.0"
+# Data 2.4.10: a statement sent without a version is stored as 1.0.0 under xAPI 1.0.x; one
+# received under 2.0.x as 2.0.0.
+DEFAULT_STATEMENT_VERSION = {"1": "1.0.0", "2": "2.0.0"}
 _INSERT_ATTEMPTS = 3
 
 
@@ -45,11 +55,14 @@ class Submitter:
     authority: Mapping[str, Any]
     # Whether it may void statements other clients sent (Data 2.3.2.s2.b4).
     may_void_others: bool = False
+    # Whether its Activity definitions update the canonical ones (Communication 4.2, define).
+    may_define: bool = False
 
 
 @dataclass(frozen=True)
 class IngestLimits:
     max_batch_statements: int = 1000
+    max_attachment_bytes: int = 8 * 1024 * 1024
     json: JsonLimits = field(default_factory=JsonLimits)
 
 
@@ -60,7 +73,15 @@ class StatementIngest:
         self._store = store
         self._limits = limits or IngestLimits()
 
-    def put(self, statement_id: str, data: Any, *, submitter: Submitter, version: str) -> None:
+    def put(
+        self,
+        statement_id: str,
+        data: Any,
+        *,
+        submitter: Submitter,
+        version: str,
+        parts: Sequence[AttachmentPart] | None = None,
+    ) -> None:
         """Store one statement under `statement_id` (PUT). Raises as `post` does."""
         if isinstance(data, list):
             raise InvalidStatement(
@@ -74,12 +95,25 @@ class StatementIngest:
                 rule="must equal the statementId parameter",
             )
         self._ingest(
-            [data], submitter=submitter, version=version, put_id=statement_id, as_batch=False
+            [data],
+            submitter=submitter,
+            version=version,
+            put_id=statement_id,
+            as_batch=False,
+            parts=parts,
         )
 
-    def post(self, data: Any, *, submitter: Submitter, version: str) -> list[str]:
+    def post(
+        self,
+        data: Any,
+        *,
+        submitter: Submitter,
+        version: str,
+        parts: Sequence[AttachmentPart] | None = None,
+    ) -> list[str]:
         """Store one statement or an array of them; return their ids in order.
 
+        `parts` are the attachment parts of a multipart/mixed request (None for JSON).
         Raises InvalidStatement (nothing stored), Conflict (an id is stored with other
         content; nothing stored), PayloadTooLarge / LimitExceeded.
         """
@@ -90,6 +124,7 @@ class StatementIngest:
             version=version,
             put_id=None,
             as_batch=as_batch,
+            parts=parts,
         )
 
     # ----------------------------------------------------------------------
@@ -102,6 +137,7 @@ class StatementIngest:
         version: str,
         put_id: str | None,
         as_batch: bool,
+        parts: Sequence[AttachmentPart] | None,
     ) -> list[str]:
         """Store the statements; `as_batch` says whether they came as a JSON array (paths of
         errors then start with the statement's index)."""
@@ -123,13 +159,28 @@ class StatementIngest:
                 f"{exc.path or 'statement'} {exc.rule}", path=exc.path, rule=exc.rule
             ) from exc
 
-        prepared = [_prepare(s, submitter=submitter, assigned_id=put_id) for s in statements]
+        attachments = match_parts(
+            statements,
+            parts,
+            as_batch=as_batch,
+            max_attachment_bytes=limits.max_attachment_bytes,
+        )
+        prepared = [
+            _prepare(
+                s,
+                submitter=submitter,
+                assigned_id=put_id,
+                version=version,
+                signature=_check_signature(s, attachments, prefix=f"[{i}]." if as_batch else ""),
+            )
+            for i, s in enumerate(statements)
+        ]
         _check_batch(prepared, prefix_index=as_batch)
         for _attempt in range(_INSERT_ATTEMPTS):
             new = self._without_stored_duplicates(prepared)
             self._check_voiding_targets(new, submitter)
             try:
-                self._store.insert(new)
+                self._store.insert(new, attachments=list(attachments.values()))
                 break
             except DuplicateStatementIds:
                 continue  # another writer stored one of these ids meanwhile: compare again
@@ -190,15 +241,54 @@ class _Prepared:
     new: NewStatement
 
 
-def _prepare(raw: Mapping[str, Any], *, submitter: Submitter, assigned_id: str | None) -> _Prepared:
+def _check_signature(
+    statement: Mapping[str, Any], attachments: Mapping[str, AttachmentData], *, prefix: str
+) -> dict[str, Any] | None:
+    """Verify a signed statement's JWS (Data 2.6); None when it is not signed."""
+    check = None
+    for i, attachment in enumerate(statement.get("attachments") or ()):
+        if attachment["usageType"] != SIGNATURE_USAGE:
+            continue
+        path = f"{prefix}attachments[{i}]"
+        if attachment["contentType"].split(";")[0].strip().lower() != "application/octet-stream":
+            raise InvalidStatement(
+                "a signature attachment's contentType must be application/octet-stream",
+                path=f"{path}.contentType",
+                rule="must be application/octet-stream for a signature (Data 2.6.s4.b1)",
+            )
+        data = attachments.get(str(attachment["sha2"]).lower())
+        if data is None:
+            raise InvalidStatement(
+                "a signature must be sent as an attachment part: the LRS has to check it",
+                path=path,
+                rule="signature must be sent as a multipart part, not only by fileUrl",
+            )
+        check = verify_signature(statement, data.content, path=path)
+    return None if check is None else check.to_json()
+
+
+def _prepare(
+    raw: Mapping[str, Any],
+    *,
+    submitter: Submitter,
+    assigned_id: str | None,
+    version: str,
+    signature: dict[str, Any] | None,
+) -> _Prepared:
     """Normalise a validated statement and extract its index."""
     statement = dict(raw)
     statement["id"] = str(raw.get("id") or assigned_id or uuid.uuid4()).lower()
     # Communication 4.1.6 / Data 2.4.9: the LRS records the authority from the
     # credentials used; cpdfolio has no "strong trust" clients, so it always overwrites.
     statement["authority"] = dict(submitter.authority)
-    statement.setdefault("version", DEFAULT_STATEMENT_VERSION)
+    statement.setdefault("version", DEFAULT_STATEMENT_VERSION[version[0]])
     statement.pop("stored", None)  # Data 2.4.8: set by the LRS, whatever was sent
+    # Data 4.5.s1.b6 and xAPI 2.0.0: timestamps are kept and returned in UTC.
+    if "timestamp" in statement:
+        statement["timestamp"] = to_utc(statement["timestamp"])
+    obj = statement["object"]
+    if obj.get("objectType") == "SubStatement" and "timestamp" in obj:
+        statement["object"] = {**obj, "timestamp": to_utc(obj["timestamp"])}
     context = statement.get("context")
     if context and "contextActivities" in context:
         statement["context"] = {
@@ -214,6 +304,8 @@ def _prepare(raw: Mapping[str, Any], *, submitter: Submitter, assigned_id: str |
         index=extract_index(statement),
         authority_client=submitter.client_key,
         timestamp_from_stored="timestamp" not in statement,
+        signature=signature,
+        definitions=tuple(defined_activities(statement)) if submitter.may_define else (),
     )
     return _Prepared(statement=statement, new=new)
 

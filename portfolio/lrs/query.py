@@ -193,7 +193,7 @@ def _iri(value: str, name: str) -> str:
 def _timestamp(value: str, name: str) -> str:
     try:
         return format_us(datetime_to_us(parse_iso8601(value)))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing past year 9999
         raise InvalidInput(
             f"{name} must be an ISO 8601 timestamp", path=name, rule="must be an ISO 8601 timestamp"
         ) from None

@@ -9,6 +9,7 @@ cannot see is simply not found.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
@@ -84,22 +85,50 @@ class StatementReader:
         return self._store.consistent_through()
 
 
+# Context properties that xAPI 2.0.0 added; a 1.0.3 reader must not receive them.
+_V2_ONLY = (b'"contextAgents"', b'"contextGroups"')
+
+
 def render_statement(
-    record: StatementRecord, output: Output, languages: LanguagePreferences
+    record: StatementRecord, output: Output, languages: LanguagePreferences, *, version: str
 ) -> bytes:
-    """One statement's JSON in the requested format."""
+    """One statement's JSON in the requested format, for a reader of `version`."""
+    body = record.to_json()
+    for_v1 = version.startswith("1.")
+    if output.format == "exact" and not (for_v1 and any(p in body for p in _V2_ONLY)):
+        return body  # the stored bytes, unparsed
+    statement = orjson.loads(body)
+    if for_v1:
+        statement = without_v2_properties(statement)
     if output.format == "exact":
-        return record.to_json()
-    statement = orjson.loads(record.to_json())
+        return orjson.dumps(statement)
     if output.format == "ids":
         return orjson.dumps(to_ids(statement))
     return orjson.dumps(to_canonical(statement, languages))
 
 
 def render_result(
-    result: QueryResult, *, more_url: str | None, languages: LanguagePreferences
+    result: QueryResult, *, more_url: str | None, languages: LanguagePreferences, version: str
 ) -> bytes:
     """A StatementResult object: {"statements": [...], "more": IRL or ""}."""
-    parts = b",".join(render_statement(r, result.output, languages) for r in result.page.statements)
+    parts = b",".join(
+        render_statement(r, result.output, languages, version=version)
+        for r in result.page.statements
+    )
     more = orjson.dumps(more_url or "")
     return b'{"statements":[' + parts + b'],"more":' + more + b"}"
+
+
+def without_v2_properties(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement as xAPI 1.0.3 can express it: contextAgents and contextGroups, which
+    1.0.3 does not define, are left out (XAPI-2.0-NOTES item 2); nothing is converted."""
+    out = dict(statement)
+    context = out.get("context")
+    if context and ("contextAgents" in context or "contextGroups" in context):
+        out["context"] = {
+            k: v for k, v in context.items() if k not in ("contextAgents", "contextGroups")
+        }
+    obj = out.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        out["object"] = without_v2_properties(obj)
+    return out

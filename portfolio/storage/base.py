@@ -12,9 +12,12 @@ cursors correct while statements keep arriving, and `consistent_through()` truth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from typing import Protocol
+
+from portfolio.errors import PreconditionFailed
 
 # --------------------------------------------------------------------------- statements
 
@@ -56,6 +59,12 @@ class NewStatement:
     authority_client: str
     # Data 2.4.7: a statement sent without a timestamp gets its `stored` time as one.
     timestamp_from_stored: bool = False
+    # What the LRS established about the statement's JWS (portfolio.lrs.signatures), if
+    # it was signed: kept so the portfolio can show who vouched for it.
+    signature: Mapping[str, object] | None = None
+    # Activity definitions this statement may define (its client holds `define`), in
+    # order: (activity id, definition), merged into the canonical ones.
+    definitions: tuple[tuple[str, Mapping[str, object]], ...] = ()
 
     def final_body(self, stored: str) -> bytes:
         """The body to keep, once the store has chosen `stored`."""
@@ -74,6 +83,7 @@ class StatementRecord:
     voided: bool
     voids: str | None = None
     authority_client: str | None = None
+    signature: Mapping[str, object] | None = None
 
     def to_json(self) -> bytes:
         """The full statement JSON: the accepted body with `stored` added.
@@ -82,6 +92,15 @@ class StatementRecord:
         before the closing brace without parsing.
         """
         return self.body[:-1] + b',"stored":"' + self.stored.encode() + b'"}'
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    """The bytes of an attachment, kept once per hash whatever number of statements use it."""
+
+    sha2: str  # lower-case hex SHA-2 as declared in the Attachment object
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -137,16 +156,30 @@ class DuplicateStatementIds(Exception):
 
 
 class StatementStore(Protocol):
-    def insert(self, statements: Sequence[NewStatement]) -> str:
-        """Store all the statements atomically; return the `stored` time of the last one.
+    def insert(
+        self, statements: Sequence[NewStatement], *, attachments: Sequence[AttachmentData] = ()
+    ) -> str:
+        """Store all the statements and attachment data atomically; return the `stored`
+        time of the last statement.
 
         The statements of one call get consecutive `stored` times (one microsecond apart)
-        in the order given, so a batch reads back in the order it was sent.
+        in the order given, so a batch reads back in the order it was sent. Attachment
+        data is kept once per sha2, however many statements use it. Each statement's
+        `definitions` are merged (portfolio.jsonmerge) into the canonical definitions of
+        those Activities, in statement order.
 
         Applies voiding: a statement whose index names `voids` marks that target voided
         (now, or when the target arrives later). Raises DuplicateStatementIds, writing
         nothing, when any id is already stored.
         """
+        ...
+
+    def get_attachments(self, sha2s: Sequence[str]) -> dict[str, AttachmentData]:
+        """The stored attachment data among these hashes, keyed by sha2."""
+        ...
+
+    def get_definitions(self, activity_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        """The canonical definitions the store has among these Activity ids."""
         ...
 
     def get(self, statement_id: str) -> StatementRecord | None:
@@ -219,6 +252,9 @@ class Store(Protocol):
     @property
     def clients(self) -> ClientStore: ...
 
+    @property
+    def documents(self) -> DocumentStore: ...
+
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; return the names of the migrations applied."""
         ...
@@ -232,3 +268,124 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# -------------------------------------------------------------------------- documents
+# The State, Activity Profile and Agent Profile resources (Communication 2.2-2.7).
+
+
+class DocumentKind(StrEnum):
+    STATE = "state"
+    ACTIVITY_PROFILE = "activity_profile"
+    AGENT_PROFILE = "agent_profile"
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """Where one document lives.
+
+    State documents have an activity, an agent and an optional registration; Activity
+    Profile documents only an activity; Agent Profile documents only an agent. What a kind
+    does not have is None. `agent` is an agent key (portfolio.lrs.agents.ifi_key);
+    `registration` None is its own place (the document stored without a registration).
+    """
+
+    kind: DocumentKind
+    document_id: str
+    activity_id: str | None = None
+    agent: str | None = None
+    registration: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    """The documents a list or a delete-all covers: one kind, one activity and/or agent.
+
+    `registration` narrows State documents to that registration; None means every
+    registration, the documents stored without one included (Communication 2.3.s4-s5:
+    "Activity + Agent [+ registration if specified]").
+    """
+
+    kind: DocumentKind
+    activity_id: str | None = None
+    agent: str | None = None
+    registration: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored document: its exact bytes and Content-Type as sent, its ETag and update time.
+
+    `etag` is the lower-case hex SHA-1 of `content`, unquoted (Communication 3.1.s4.b2);
+    `updated` is a stored-format time (portfolio.clock).
+    """
+
+    key: DocumentKey
+    content: bytes
+    content_type: str
+    etag: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """One document in a list: its id and update time."""
+
+    document_id: str
+    updated: str
+
+
+class Expect(Enum):
+    """What a compare-and-set write expects to find, besides a particular ETag."""
+
+    ABSENT = "absent"  # no document at the key
+    ANY = "any"  # whatever is there, or nothing
+
+
+class DocumentChanged(PreconditionFailed):
+    """Raised by a document write when the stored document is not the one expected.
+
+    Nothing was written. The domain reads again and decides afresh (412, 409, or retry).
+    """
+
+    def __init__(self, key: DocumentKey) -> None:
+        super().__init__(f"the {key.kind.value} document {key.document_id!r} has changed")
+        self.key = key
+
+
+class DocumentStore(Protocol):
+    """Documents with atomic compare-and-set writes: of two racing writers expecting the
+    same stored state, exactly one wins and the other gets DocumentChanged."""
+
+    def get(self, key: DocumentKey) -> Document | None:
+        """The document at this key; None when there is none."""
+        ...
+
+    def put(self, document: Document, *, expected: str | Expect) -> None:
+        """Store the document at its key, replacing what is there.
+
+        `expected` is the ETag the stored document must have, Expect.ABSENT (there must be
+        none) or Expect.ANY. Raises DocumentChanged, writing nothing, when it does not hold.
+        """
+        ...
+
+    def delete(self, key: DocumentKey, *, expected: str | Expect) -> bool:
+        """Delete the document at this key; True when there was one.
+
+        `expected` is the ETag the stored document must have, or Expect.ANY. Raises
+        DocumentChanged, deleting nothing, when the document is absent or has another ETag;
+        ValueError for Expect.ABSENT.
+        """
+        ...
+
+    def list(self, scope: DocumentScope, *, since: str | None = None) -> list[DocumentEntry]:
+        """The documents in the scope, updated after `since` (exclusive) when given.
+
+        Ordered by document id. With `registration` None a State id stored under several
+        registrations appears once per registration.
+        """
+        ...
+
+    def delete_all(self, scope: DocumentScope) -> int:
+        """Delete every document in the scope; return how many there were."""
+        ...

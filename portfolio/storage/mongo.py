@@ -31,6 +31,7 @@ from portfolio.storage.mongo_connection import (
     database_from_uri,
     unavailable_on_driver_errors,
 )
+from portfolio.storage.mongo_documents import MongoDocumentStore
 from portfolio.storage.mongo_schema import META, MIGRATIONS, SCHEMA_VERSION_ID
 from portfolio.storage.mongo_statements import MongoStatementStore
 
@@ -65,6 +66,7 @@ class MongoStore:
         self._transactions_checked = False
         self._statements = MongoStatementStore(self)
         self._clients = MongoClientStore(self)
+        self._documents = MongoDocumentStore(self)
 
     # ------------------------------------------------------------------- client
 
@@ -111,6 +113,10 @@ class MongoStore:
     @property
     def clients(self) -> MongoClientStore:
         return self._clients
+
+    @property
+    def documents(self) -> MongoDocumentStore:
+        return self._documents
 
     def schema_version(self) -> int:
         """The highest migration applied; 0 for an uninitialised database."""

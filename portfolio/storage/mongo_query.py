@@ -24,6 +24,7 @@ RECORD_PROJECTION: Mapping[str, bool] = {
     "voided": True,
     "voids": True,
     "authority_client": True,
+    "signature": True,
 }
 
 

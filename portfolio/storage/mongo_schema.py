@@ -24,7 +24,11 @@ from pymongo.database import Database
 
 STATEMENTS = "statements"
 CLIENTS = "clients"
+DOCUMENTS = "documents"
 META = "meta"
+ATTACHMENTS = "attachments"
+ATTACHMENT_BUCKET = "attachment_data"  # GridFS: attachment_data.files, attachment_data.chunks
+ACTIVITIES = "activities"
 
 # `_id` of the meta documents.
 SCHEMA_VERSION_ID = "schema_version"
@@ -88,6 +92,41 @@ def _v1_statements_and_clients(db: Database[dict[str, Any]]) -> None:
     db[META].update_one({"_id": SCHEMA_VERSION_ID}, {"$setOnInsert": {"value": 0}}, upsert=True)
 
 
+# The key of a document (State, Activity Profile, Agent Profile; Communication 2.2-2.7).
+# What a kind of document does not have is "" (never missing), so the unique index makes
+# one place per document. Every query names a prefix of it: a document, or
+# (kind, activity, agent[, registration]) for a list or a delete-all.
+DOCUMENT_KEY = ("kind", "activity", "agent", "registration", "doc_id")
+V2_DOCUMENT_INDEXES: tuple[IndexModel, ...] = (
+    IndexModel(
+        [(field, ASCENDING) for field in DOCUMENT_KEY], name="documents_by_key", unique=True
+    ),
+)
+
+
+def _v2_documents(db: Database[dict[str, Any]]) -> None:
+    db[DOCUMENTS].create_indexes(list(V2_DOCUMENT_INDEXES))
+
+
+def _v3_attachments_and_activities(db: Database[dict[str, Any]]) -> None:
+    # GridFS's own indexes, made here because GridFS would otherwise make them on the
+    # first upload; the attachments and activities collections exist before their first
+    # use inside a transaction (creating a collection there needs MongoDB 4.4+).
+    db[f"{ATTACHMENT_BUCKET}.files"].create_index(
+        [("filename", ASCENDING), ("uploadDate", ASCENDING)], name="filename_1_uploadDate_1"
+    )
+    db[f"{ATTACHMENT_BUCKET}.chunks"].create_index(
+        [("files_id", ASCENDING), ("n", ASCENDING)], name="files_id_1_n_1", unique=True
+    )
+    for name in (ATTACHMENTS, ACTIVITIES):
+        if name not in db.list_collection_names():
+            db.create_collection(name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "statements and clients", _v1_statements_and_clients),
+    Migration(2, "documents", _v2_documents),
+    Migration(
+        3, "attachments, signatures and activity definitions", _v3_attachments_and_activities
+    ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import orjson
 from bson.binary import Binary
 from bson.int64 import Int64
 from pymongo import ReturnDocument
@@ -15,8 +16,10 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from portfolio.clock import format_us, now_us
+from portfolio.jsonmerge import merge
 from portfolio.storage import mongo_query as mq
 from portfolio.storage.base import (
+    AttachmentData,
     Cursor,
     DuplicateStatementIds,
     NewStatement,
@@ -24,13 +27,14 @@ from portfolio.storage.base import (
     StatementQuery,
     StatementRecord,
 )
+from portfolio.storage.mongo_attachments import MongoAttachments
 from portfolio.storage.mongo_connection import (
     QUERY_MAX_TIME_MS,
     Document,
     chunks,
     unavailable_on_driver_errors,
 )
-from portfolio.storage.mongo_schema import CLOCK_ID, META, STATEMENTS
+from portfolio.storage.mongo_schema import ACTIVITIES, CLOCK_ID, META, STATEMENTS
 
 if TYPE_CHECKING:
     from portfolio.storage.mongo import MongoStore
@@ -47,7 +51,12 @@ def _record(doc: Document) -> StatementRecord:
         voided=bool(doc["voided"]),
         voids=doc.get("voids"),
         authority_client=doc.get("authority_client"),
+        signature=doc.get("signature"),
     )
+
+
+def _loads(definition: str | None) -> object:
+    return None if definition is None else orjson.loads(definition)
 
 
 def statement_document(statement: NewStatement, *, stored: str, voided: bool) -> Document:
@@ -69,6 +78,8 @@ def statement_document(statement: NewStatement, *, stored: str, voided: bool) ->
         "activities_d": sorted(index.activities_direct),
         "activities_r": sorted(index.activities_related),
     }
+    if statement.signature is not None:
+        doc["signature"] = dict(statement.signature)
     if index.registration is not None:
         doc["registration"] = index.registration
     if index.voids is not None:
@@ -81,10 +92,13 @@ def statement_document(statement: NewStatement, *, stored: str, voided: bool) ->
 class MongoStatementStore:
     def __init__(self, store: MongoStore) -> None:
         self._store = store
+        self._attachments = MongoAttachments(store)
 
     # ------------------------------------------------------------------ writing
 
-    def insert(self, statements: Sequence[NewStatement]) -> str:
+    def insert(
+        self, statements: Sequence[NewStatement], *, attachments: Sequence[AttachmentData] = ()
+    ) -> str:
         """Store the batch in one transaction; return the `stored` time of its last statement.
 
         The statements get consecutive `stored` times (1 µs apart) in the order given.
@@ -98,6 +112,8 @@ class MongoStatementStore:
         ids = [s.id for s in statements]
         try:
             with unavailable_on_driver_errors("insert"):
+                # Before the transaction: GridFS cannot join one (mongo_attachments.py).
+                self._attachments.save(attachments)
                 if store.unsafe_without_transactions:
                     return self._insert(statements, None)
                 store.require_transactions()
@@ -164,7 +180,51 @@ class MongoStatementStore:
                 {"$set": {"voided": True}},
                 session=session,
             )
+        self._merge_definitions(statements, stored_times[-1], session)
         return stored_times[-1]
+
+    def _merge_definitions(
+        self, statements: Sequence[NewStatement], updated: str, session: ClientSession | None
+    ) -> None:
+        """Merge the statements' definitions into the canonical ones, in statement order,
+        inside the insert's transaction (a concurrent writer of the same Activity makes
+        one transaction conflict and retry)."""
+        patches: dict[str, object] = {}
+        for statement in statements:
+            for activity_id, definition in statement.definitions:
+                patches[activity_id] = merge(patches.get(activity_id), definition)
+        if not patches:
+            return
+        activities = self._store.collection(ACTIVITIES)
+        current = {
+            str(doc["_id"]): doc["definition"]
+            for doc in activities.find({"_id": {"$in": list(patches)}}, session=session)
+        }
+        for activity_id, patch in patches.items():
+            activities.replace_one(
+                {"_id": activity_id},
+                # Kept as a JSON string: definitions hold extension IRIs full of dots.
+                {
+                    "definition": orjson.dumps(
+                        merge(_loads(current.get(activity_id)), patch)
+                    ).decode(),
+                    "updated": updated,
+                },
+                upsert=True,
+                session=session,
+            )
+
+    def get_attachments(self, sha2s: Sequence[str]) -> dict[str, AttachmentData]:
+        with unavailable_on_driver_errors("get_attachments"):
+            return self._attachments.get(sha2s)
+
+    def get_definitions(self, activity_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        with unavailable_on_driver_errors("get_definitions"):
+            return {
+                str(doc["_id"]): orjson.loads(doc["definition"])
+                for chunk in chunks(list(dict.fromkeys(activity_ids)))
+                for doc in self._store.collection(ACTIVITIES).find({"_id": {"$in": chunk}})
+            }
 
     def _next_stored(self, count: int, session: ClientSession | None) -> list[str]:
         """`count` consecutive `stored` times (1 µs apart), later than any handed out.

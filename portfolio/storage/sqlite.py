@@ -31,9 +31,13 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import orjson
+
 from portfolio.clock import format_us, now_us, parse_stored
 from portfolio.errors import Conflict, StorageUnavailable
+from portfolio.jsonmerge import merge
 from portfolio.storage.base import (
+    AttachmentData,
     ClientRecord,
     Cursor,
     DuplicateStatementIds,
@@ -42,6 +46,7 @@ from portfolio.storage.base import (
     StatementQuery,
     StatementRecord,
 )
+from portfolio.storage.sqlite_documents import SqliteDocumentStore
 from portfolio.storage.sqlite_query import RECORD_COLUMNS, SqlQuery
 from portfolio.storage.sqlite_schema import MIGRATIONS
 
@@ -64,6 +69,7 @@ def _record(row: sqlite3.Row | tuple[object, ...]) -> StatementRecord:
         voided=bool(row[3]),
         voids=None if row[4] is None else str(row[4]),
         authority_client=None if row[5] is None else str(row[5]),
+        signature=None if row[7] is None else orjson.loads(row[7]),  # type: ignore[arg-type]
     )
 
 
@@ -82,6 +88,7 @@ class SqliteStore:
         self._lock_pid = 0
         self._statements = SqliteStatementStore(self)
         self._clients = SqliteClientStore(self)
+        self._documents = SqliteDocumentStore(self)
 
     # ----------------------------------------------------------------- connections
 
@@ -191,6 +198,10 @@ class SqliteStore:
     def clients(self) -> SqliteClientStore:
         return self._clients
 
+    @property
+    def documents(self) -> SqliteDocumentStore:
+        return self._documents
+
     def schema_version(self) -> int:
         con = self.connection()
         row = con.execute(
@@ -258,7 +269,9 @@ class SqliteStatementStore:
 
     # ------------------------------------------------------------------- writing
 
-    def insert(self, statements: Sequence[NewStatement]) -> str:
+    def insert(
+        self, statements: Sequence[NewStatement], *, attachments: Sequence[AttachmentData] = ()
+    ) -> str:
         if not statements:
             return self.consistent_through()
         ids = [s.id for s in statements]
@@ -289,7 +302,8 @@ class SqliteStatementStore:
             already_voided.update(s.index.voids for s in statements if s.index.voids)
             con.executemany(
                 "INSERT INTO statements (seq, id, stored, body, verb, registration,"
-                " authority_client, voids, ref_target, voided) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " authority_client, voids, ref_target, voided, signature)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         seq_of[s.id],
@@ -302,6 +316,7 @@ class SqliteStatementStore:
                         s.index.voids,
                         s.index.ref_target,
                         int(s.id in already_voided and s.index.voids is None),
+                        None if s.signature is None else orjson.dumps(s.signature).decode(),
                     )
                     for s, stored in zip(statements, stored_times, strict=True)
                 ],
@@ -331,7 +346,60 @@ class SqliteStatementStore:
                     f" AND id IN ({_marks(len(chunk))})",
                     chunk,
                 )
+            con.executemany(
+                "INSERT OR IGNORE INTO attachments (sha2, content_type, length, content)"
+                " VALUES (?,?,?,?)",
+                [(a.sha2, a.content_type, len(a.content), a.content) for a in attachments],
+            )
+            self._merge_definitions(con, statements, stored_times[-1])
         return stored_times[-1]
+
+    def _merge_definitions(
+        self, con: sqlite3.Connection, statements: Sequence[NewStatement], updated: str
+    ) -> None:
+        """Merge the statements' definitions into the canonical ones, in statement order."""
+        patches: dict[str, object] = {}
+        for statement in statements:
+            for activity_id, definition in statement.definitions:
+                patches[activity_id] = merge(patches.get(activity_id), definition)
+        if not patches:
+            return
+        current = self.get_definitions(list(patches))
+        con.executemany(
+            "INSERT INTO activities (id, definition, updated) VALUES (?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET definition = excluded.definition,"
+            " updated = excluded.updated",
+            [
+                (
+                    activity_id,
+                    orjson.dumps(merge(current.get(activity_id), patch)).decode(),
+                    updated,
+                )
+                for activity_id, patch in patches.items()
+            ],
+        )
+
+    def get_attachments(self, sha2s: Sequence[str]) -> dict[str, AttachmentData]:
+        con = self._store.connection()
+        found: dict[str, AttachmentData] = {}
+        for chunk in _chunks(list(dict.fromkeys(sha2s))):
+            for sha2, content_type, content in con.execute(
+                f"SELECT sha2, content_type, content FROM attachments"
+                f" WHERE sha2 IN ({_marks(len(chunk))})",
+                chunk,
+            ):
+                found[sha2] = AttachmentData(sha2=sha2, content_type=content_type, content=content)
+        return found
+
+    def get_definitions(self, activity_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        con = self._store.connection()
+        found: dict[str, dict[str, object]] = {}
+        for chunk in _chunks(list(dict.fromkeys(activity_ids))):
+            for activity_id, definition in con.execute(
+                f"SELECT id, definition FROM activities WHERE id IN ({_marks(len(chunk))})", chunk
+            ):
+                found[activity_id] = orjson.loads(definition)
+        return found
 
     def _next_stored(self, con: sqlite3.Connection, count: int) -> list[str]:
         """`count` consecutive `stored` times, later than any already visible.

@@ -18,7 +18,7 @@ import sqlite3
 
 from portfolio.storage.base import StatementQuery
 
-RECORD_COLUMNS = "s.id, s.stored, s.body, s.voided, s.voids, s.authority_client, s.seq"
+RECORD_COLUMNS = "s.id, s.stored, s.body, s.voided, s.voids, s.authority_client, s.seq, s.signature"
 
 
 class SqlQuery:

@@ -77,4 +77,54 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "documents",
+        """
+        -- The State, Activity Profile and Agent Profile documents (Communication 2.2-2.7).
+        -- What a kind of document does not have (a profile's registration, an Activity
+        -- Profile's agent...) is '' rather than NULL, so that the primary key makes one
+        -- place per document. Every query names a prefix of the key: the document itself,
+        -- or (kind, activity_id, agent[, registration]) for a list or a delete-all; the
+        -- `since` bound of a list is checked on the few rows of that prefix. A rowid
+        -- table, not WITHOUT ROWID: documents can be large, and SQLite keeps large rows
+        -- out of the key's b-tree only in a rowid table.
+        CREATE TABLE documents (
+            kind         TEXT NOT NULL,
+            activity_id  TEXT NOT NULL,
+            agent        TEXT NOT NULL,
+            registration TEXT NOT NULL,
+            document_id  TEXT NOT NULL,
+            content      BLOB NOT NULL,
+            content_type TEXT NOT NULL,
+            etag         TEXT NOT NULL,
+            updated      TEXT NOT NULL,
+            PRIMARY KEY (kind, activity_id, agent, registration, document_id)
+        );
+        """,
+    ),
+    Migration(
+        3,
+        "attachments, signatures and activity definitions",
+        """
+        -- What the LRS established about a signed statement's JWS (JSON), or NULL.
+        ALTER TABLE statements ADD COLUMN signature TEXT;
+
+        -- Attachment data, once per hash however many statements use it.
+        CREATE TABLE attachments (
+            sha2         TEXT PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            length       INTEGER NOT NULL,
+            content      BLOB NOT NULL
+        );
+
+        -- The canonical definition of each Activity (the Activities resource), merged
+        -- from the statements of clients allowed to define Activities.
+        CREATE TABLE activities (
+            id         TEXT PRIMARY KEY,
+            definition TEXT NOT NULL,
+            updated    TEXT NOT NULL
+        );
+        """,
+    ),
 )

@@ -8,22 +8,25 @@ from flask import Response, current_app, g, request, url_for
 
 from portfolio.clients import (
     authority_for,
+    may_define,
     may_void_others,
     require_statement_write,
     statement_read_scope,
 )
 from portfolio.clock import http_date
 from portfolio.errors import InvalidInput, InvalidStatement
+from portfolio.lrs.attachments import AttachmentPart, attachment_objects
 from portfolio.lrs.ingest import IngestLimits, StatementIngest, Submitter
 from portfolio.lrs.limits import JsonLimits
 from portfolio.lrs.query import SingleRequest, parse_uuid
 from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
+from portfolio.storage.base import StatementRecord
 from service.auth import current_client
 from service.config import Settings
 from service.json import json_response, raw_json_response
 from service.store import get_store
 from service.xapi import bp
-from service.xapi.multipart import multipart_response
+from service.xapi.multipart import multipart_response, parse_multipart
 
 
 def _settings() -> Settings:
@@ -37,6 +40,7 @@ def _ingest() -> StatementIngest:
         get_store().statements,
         limits=IngestLimits(
             max_batch_statements=s.max_batch_statements,
+            max_attachment_bytes=s.max_attachment_bytes,
             json=JsonLimits(max_depth=s.max_json_depth, max_string_length=s.max_string_length),
         ),
     )
@@ -57,20 +61,31 @@ def _submitter() -> Submitter:
         client_key=client.key,
         authority=authority_for(client, home_page=_settings().public_url),
         may_void_others=may_void_others(client),
+        may_define=may_define(client),
     )
 
 
-def _json_body() -> object:
-    """The request body as JSON; raises InvalidStatement for a wrong type or bad JSON."""
+def _statement_body() -> tuple[object, list[AttachmentPart] | None]:
+    """The statements sent, and the attachment parts of a multipart/mixed request (None
+    for application/json). Raises InvalidStatement for another type or bad JSON."""
     mimetype = request.mimetype
+    if mimetype == "multipart/mixed":
+        statements, parts = parse_multipart(
+            request.get_data(cache=False), request.headers.get("Content-Type", "")
+        )
+        return _parse_json(statements), parts
     if mimetype != "application/json":
         # Communication 3.2.s3.b6: the content type must match the content.
         raise InvalidStatement(
-            f"statements must be sent as application/json, not {mimetype or 'no content type'}",
+            "statements must be sent as application/json or multipart/mixed,"
+            f" not {mimetype or 'no content type'}",
             path="Content-Type",
-            rule="must be application/json",
+            rule="must be application/json or multipart/mixed",
         )
-    body = request.get_data(cache=False)
+    return _parse_json(request.get_data(cache=False)), None
+
+
+def _parse_json(body: bytes) -> object:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -100,11 +115,13 @@ def put_statement() -> Response:
             path="statementId",
             rule="is required",
         )
+    data, parts = _statement_body()
     _ingest().put(
         parse_uuid(statement_id, "statementId"),
-        _json_body(),
+        data,
         submitter=submitter,
         version=g.xapi_version,
+        parts=parts,
     )
     return Response(status=204)
 
@@ -113,7 +130,8 @@ def put_statement() -> Response:
 def post_statements() -> Response:
     submitter = _submitter()
     _only_params()
-    ids = _ingest().post(_json_body(), submitter=submitter, version=g.xapi_version)
+    data, parts = _statement_body()
+    ids = _ingest().post(data, submitter=submitter, version=g.xapi_version, parts=parts)
     return json_response(ids)
 
 
@@ -130,16 +148,18 @@ def get_statements() -> Response:
     consistent_through = reader.consistent_through()
     if isinstance(parsed, SingleRequest):
         record = reader.get_one(parsed, mine_of=client.key if mine_only else None)
-        body = render_statement(record, parsed.output, languages)
-        response = _statement_response(body, attachments=parsed.output.attachments)
+        body = render_statement(record, parsed.output, languages, version=g.xapi_version)
+        response = _statement_response(body, [record] if parsed.output.attachments else None)
         response.headers["Last-Modified"] = http_date(record.stored)
     else:
         result = reader.query(parsed, client_key=client.key)
         more_url = (
             url_for("xapi.get_statements", more=result.more) if result.more is not None else None
         )
-        body = render_result(result, more_url=more_url, languages=languages)
-        response = _statement_response(body, attachments=result.output.attachments)
+        body = render_result(result, more_url=more_url, languages=languages, version=g.xapi_version)
+        response = _statement_response(
+            body, list(result.page.statements) if result.output.attachments else None
+        )
         if result.page.statements:
             newest = max(r.stored for r in result.page.statements)
             response.headers["Last-Modified"] = http_date(newest)
@@ -147,8 +167,17 @@ def get_statements() -> Response:
     return response
 
 
-def _statement_response(body: bytes, *, attachments: bool) -> Response:
-    """JSON, or multipart/mixed when attachments=true (Communication 2.1.3.s2.b6-b7)."""
-    if attachments:
-        return multipart_response(body)
-    return raw_json_response(body)
+def _statement_response(body: bytes, with_attachments: list[StatementRecord] | None) -> Response:
+    """JSON, or multipart/mixed with the statements' attachment data when
+    attachments=true (Communication 2.1.3.s2.b6-b7)."""
+    if with_attachments is None:
+        return raw_json_response(body)
+    wanted = [
+        str(attachment["sha2"]).lower()
+        for record in with_attachments
+        for _path, attachment in attachment_objects(orjson.loads(record.body), "")
+    ]
+    found = get_store().statements.get_attachments(wanted) if wanted else {}
+    return multipart_response(
+        body, [found[sha2] for sha2 in dict.fromkeys(wanted) if sha2 in found]
+    )

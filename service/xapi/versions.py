@@ -1,6 +1,6 @@
-"""X-Experience-API-Version negotiation (Communication 3.3).
+"""X-Experience-API-Version negotiation (Communication 3.3; xAPI 2.0.0 beside 1.0.3).
 
-"1.0" and any "1.0.x" are served as 1.0.3; every response names the latest patch of the
+"1.0" and any "1.0.x" are served as 1.0.3, any "2.0.x" as 2.0.0; every response names the
 version served. A missing or unsupported version is a 400.
 """
 
@@ -11,10 +11,13 @@ import re
 from portfolio.errors import InvalidInput
 
 HEADER = "X-Experience-API-Version"
-LATEST_1_0 = "1.0.3"
-SUPPORTED = (LATEST_1_0,)
+V1 = "1.0.3"
+V2 = "2.0.0"
+LATEST_1_0 = V1
+SUPPORTED = (V1, V2)
 
 _V1_0 = re.compile(r"1\.0(\.\d+)?")
+_V2_0 = re.compile(r"2\.0\.\d+")
 
 
 def negotiate(value: str | None) -> str:
@@ -27,9 +30,15 @@ def negotiate(value: str | None) -> str:
         )
     value = value.strip()
     if _V1_0.fullmatch(value):
-        return LATEST_1_0
+        return V1
+    if _V2_0.fullmatch(value):
+        return V2
     raise InvalidInput(
         f"xAPI version {value!r} is not supported",
         path=HEADER,
-        rule=f"must be one of: 1.0, 1.0.x (served as {LATEST_1_0})",
+        rule="must be 1.0, 1.0.x (served as 1.0.3) or 2.0.x (served as 2.0.0)",
     )
+
+
+def is_v2(version: str) -> bool:
+    return version.startswith("2.")

@@ -6,6 +6,7 @@ transactions); without one those cases are skipped and say so.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import uuid
@@ -21,7 +22,13 @@ from portfolio.lrs.agents import ifi_key
 from portfolio.lrs.index import VOIDED_VERB, extract_index
 from portfolio.storage.base import (
     ClientRecord,
+    Document,
+    DocumentChanged,
+    DocumentKey,
+    DocumentKind,
+    DocumentScope,
     DuplicateStatementIds,
+    Expect,
     NewStatement,
     StatementFilter,
     StatementQuery,
@@ -412,3 +419,272 @@ def test_adding_a_client_twice_is_a_conflict(store: Store) -> None:
     store.clients.add(client_record())
     with pytest.raises(Conflict):
         store.clients.add(client_record())
+
+
+# --------------------------------------------------------------------- documents
+# The State, Activity Profile and Agent Profile documents (Communication 2.2-2.7).
+
+ACTIVITY = "https://example.org/course/1"
+REGISTRATION = "6c8f5d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
+
+
+def state_key(state_id: str = "bookmark", **kwargs: Any) -> DocumentKey:
+    fields: dict[str, Any] = {"activity_id": ACTIVITY, "agent": agent_key("ann")}
+    fields.update(kwargs)
+    return DocumentKey(kind=DocumentKind.STATE, document_id=state_id, **fields)
+
+
+def doc(
+    key: DocumentKey,
+    content: bytes = b'{"page":1}',
+    *,
+    updated: str = "2026-01-01T00:00:00.000001Z",
+    content_type: str = "application/json",
+) -> Document:
+    return Document(
+        key=key,
+        content=content,
+        content_type=content_type,
+        etag=hashlib.sha1(content).hexdigest(),
+        updated=updated,
+    )
+
+
+def test_document_reads_back_with_its_exact_bytes_type_etag_and_update_time(store: Store) -> None:
+    every_byte = bytes(range(256)) * 3
+    stored = doc(state_key(), every_byte, content_type="application/octet-stream; x=y")
+    store.documents.put(stored, expected=Expect.ABSENT)
+    assert store.documents.get(state_key()) == stored
+    empty = doc(state_key("empty"), b"", content_type="text/plain")
+    store.documents.put(empty, expected=Expect.ANY)
+    assert store.documents.get(state_key("empty")) == empty
+    assert store.documents.get(state_key("unknown")) is None
+
+
+def test_documents_are_kept_apart_by_kind_activity_agent_registration_and_id(
+    store: Store,
+) -> None:
+    keys = [
+        state_key(),
+        state_key("other"),
+        state_key(activity_id="https://example.org/course/2"),
+        state_key(agent=agent_key("bob")),
+        state_key(registration=REGISTRATION),
+        DocumentKey(
+            kind=DocumentKind.ACTIVITY_PROFILE, document_id="bookmark", activity_id=ACTIVITY
+        ),
+        DocumentKey(
+            kind=DocumentKind.AGENT_PROFILE, document_id="bookmark", agent=agent_key("ann")
+        ),
+    ]
+    for i, key in enumerate(keys):
+        store.documents.put(doc(key, f'{{"n":{i}}}'.encode()), expected=Expect.ABSENT)
+    for i, key in enumerate(keys):
+        found = store.documents.get(key)
+        assert found is not None and found.content == f'{{"n":{i}}}'.encode()
+
+
+def test_document_put_expecting_absence_fails_when_one_is_there_and_writes_nothing(
+    store: Store,
+) -> None:
+    first = doc(state_key(), b"first")
+    store.documents.put(first, expected=Expect.ABSENT)
+    with pytest.raises(DocumentChanged):
+        store.documents.put(doc(state_key(), b"second"), expected=Expect.ABSENT)
+    assert store.documents.get(state_key()) == first
+
+
+def test_document_put_expecting_an_etag_replaces_only_that_version(store: Store) -> None:
+    first = doc(state_key(), b"first")
+    with pytest.raises(DocumentChanged):  # nothing stored yet
+        store.documents.put(first, expected=first.etag)
+    store.documents.put(first, expected=Expect.ABSENT)
+    second = doc(state_key(), b"second", updated="2026-01-01T00:00:00.000002Z")
+    with pytest.raises(DocumentChanged):
+        store.documents.put(second, expected=hashlib.sha1(b"other").hexdigest())
+    assert store.documents.get(state_key()) == first
+    store.documents.put(second, expected=first.etag)
+    assert store.documents.get(state_key()) == second
+
+
+def test_document_put_expecting_anything_creates_and_replaces(store: Store) -> None:
+    store.documents.put(doc(state_key(), b"first"), expected=Expect.ANY)
+    second = doc(state_key(), b"second", content_type="text/plain")
+    store.documents.put(second, expected=Expect.ANY)
+    assert store.documents.get(state_key()) == second
+
+
+def test_document_delete_compares_the_etag_and_reports_whether_one_was_there(store: Store) -> None:
+    first = doc(state_key())
+    assert store.documents.delete(state_key(), expected=Expect.ANY) is False
+    with pytest.raises(DocumentChanged):  # expected a version that is not there
+        store.documents.delete(state_key(), expected=first.etag)
+    store.documents.put(first, expected=Expect.ABSENT)
+    with pytest.raises(DocumentChanged):
+        store.documents.delete(state_key(), expected=hashlib.sha1(b"other").hexdigest())
+    assert store.documents.get(state_key()) == first
+    assert store.documents.delete(state_key(), expected=first.etag) is True
+    assert store.documents.get(state_key()) is None
+    store.documents.put(first, expected=Expect.ABSENT)
+    assert store.documents.delete(state_key(), expected=Expect.ANY) is True
+    with pytest.raises(ValueError):
+        store.documents.delete(state_key(), expected=Expect.ABSENT)
+
+
+def test_document_lists_follow_the_scope_and_since_is_exclusive(store: Store) -> None:
+    times = [f"2026-01-01T00:00:0{i}.000000Z" for i in range(5)]
+    store.documents.put(doc(state_key("b"), updated=times[1]), expected=Expect.ABSENT)
+    store.documents.put(doc(state_key("a"), updated=times[2]), expected=Expect.ABSENT)
+    registered = state_key("c", registration=REGISTRATION)
+    store.documents.put(doc(registered, updated=times[3]), expected=Expect.ABSENT)
+    also_registered = state_key("a", registration=REGISTRATION)
+    store.documents.put(doc(also_registered, updated=times[4]), expected=Expect.ABSENT)
+    store.documents.put(doc(state_key("z", agent=agent_key("bob"))), expected=Expect.ABSENT)
+
+    def listed(since: str | None = None, registration: str | None = None) -> list[Any]:
+        scope = DocumentScope(
+            kind=DocumentKind.STATE,
+            activity_id=ACTIVITY,
+            agent=agent_key("ann"),
+            registration=registration,
+        )
+        return [(e.document_id, e.updated) for e in store.documents.list(scope, since=since)]
+
+    # Without a registration, every registration (ordered by id); "a" is there twice.
+    assert [i for i, _ in listed()] == ["a", "a", "b", "c"]
+    assert listed(registration=REGISTRATION) == [("a", times[4]), ("c", times[3])]
+    assert listed(since=times[2]) == [("a", times[4]), ("c", times[3])]
+    assert listed(since=times[4]) == []
+    profiles = DocumentScope(kind=DocumentKind.ACTIVITY_PROFILE, activity_id=ACTIVITY)
+    assert store.documents.list(profiles) == []
+
+
+def test_document_delete_all_empties_the_scope_and_nothing_else(store: Store) -> None:
+    store.documents.put(doc(state_key("a")), expected=Expect.ABSENT)
+    store.documents.put(doc(state_key("b", registration=REGISTRATION)), expected=Expect.ABSENT)
+    other_reg = "0c8f5d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
+    store.documents.put(doc(state_key("c", registration=other_reg)), expected=Expect.ABSENT)
+    bobs = state_key("a", agent=agent_key("bob"))
+    store.documents.put(doc(bobs), expected=Expect.ABSENT)
+    profile = DocumentKey(kind=DocumentKind.ACTIVITY_PROFILE, document_id="a", activity_id=ACTIVITY)
+    store.documents.put(doc(profile), expected=Expect.ABSENT)
+
+    def scope(registration: str | None = None) -> DocumentScope:
+        return DocumentScope(
+            kind=DocumentKind.STATE,
+            activity_id=ACTIVITY,
+            agent=agent_key("ann"),
+            registration=registration,
+        )
+
+    assert store.documents.delete_all(scope(REGISTRATION)) == 1
+    assert [e.document_id for e in store.documents.list(scope())] == ["a", "c"]
+    assert store.documents.delete_all(scope()) == 2
+    assert store.documents.list(scope()) == []
+    assert store.documents.get(bobs) is not None
+    assert store.documents.get(profile) is not None
+
+
+def race_puts(store: Store, documents: list[Document], *, expected: str) -> list[bool]:
+    """Put the documents from as many threads released at once; which of them succeeded."""
+    barrier = threading.Barrier(len(documents))
+    won = [False] * len(documents)
+
+    def writer(i: int) -> None:
+        barrier.wait()
+        try:
+            store.documents.put(documents[i], expected=expected)
+            won[i] = True
+        except DocumentChanged:
+            pass
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(documents))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return won
+
+
+def test_racing_compare_and_set_writers_have_exactly_one_winner(store: Store) -> None:
+    """Two writers expecting the same version: one replaces it, the other is refused."""
+    for round_no in range(10):
+        key = state_key(f"race-{round_no}")
+        base = doc(key, b"base")
+        store.documents.put(base, expected=Expect.ABSENT)
+        contenders = [doc(key, b"x"), doc(key, b"y")]
+        won = race_puts(store, contenders, expected=base.etag)
+        assert won.count(True) == 1
+        assert store.documents.get(key) == contenders[won.index(True)]
+
+
+# ---------------------------------------------------- attachments, signatures, definitions
+
+
+def with_extras(new: NewStatement, **changes: Any) -> NewStatement:
+    from dataclasses import replace
+
+    return replace(new, **changes)
+
+
+def test_attachment_data_is_kept_once_per_hash_and_read_back(store: Store) -> None:
+    from portfolio.storage.base import AttachmentData
+
+    data = AttachmentData(sha2="ab" * 32, content_type="application/pdf", content=b"%PDF \x00\xff")
+    store.statements.insert([statement()], attachments=[data])
+    store.statements.insert([statement()], attachments=[data])
+    assert store.statements.get_attachments(["ab" * 32, "cd" * 32]) == {"ab" * 32: data}
+
+
+def test_a_signature_record_is_kept_with_its_statement(store: Store) -> None:
+    signature = {
+        "algorithm": "RS256",
+        "verified": True,
+        "certificate_sha256": "f" * 64,
+        "subject": "CN=x",
+    }
+    signed = with_extras(statement(), signature=signature)
+    plain = statement()
+    store.statements.insert([signed, plain])
+    got = store.statements.get(signed.id)
+    assert got is not None and got.signature == signature
+    other = store.statements.get(plain.id)
+    assert other is not None and other.signature is None
+    page = store.statements.query(StatementQuery(ascending=True))
+    assert [r.signature for r in page.statements] == [signature, None]
+
+
+def test_definitions_merge_into_the_canonical_ones_in_statement_order(store: Store) -> None:
+    course = "https://example.org/course/1"
+    first = with_extras(statement(), definitions=((course, {"name": {"en-GB": "Finance"}}),))
+    second = with_extras(
+        statement(),
+        definitions=(
+            (
+                course,
+                {"name": {"cy": "Cyllid"}, "type": "http://adlnet.gov/expapi/activities/course"},
+            ),
+        ),
+    )
+    store.statements.insert([first])
+    store.statements.insert([second])
+    third = with_extras(
+        statement(), definitions=((course, {"name": {"en-GB": "Finance for managers"}}),)
+    )
+    store.statements.insert([third])
+    assert store.statements.get_definitions([course, "https://example.org/unknown"]) == {
+        course: {
+            "name": {"en-GB": "Finance for managers", "cy": "Cyllid"},
+            "type": "http://adlnet.gov/expapi/activities/course",
+        }
+    }
+
+
+def test_a_refused_insert_changes_no_definition(store: Store) -> None:
+    course = "https://example.org/course/2"
+    first = with_extras(statement(), definitions=((course, {"name": {"en-GB": "A"}}),))
+    store.statements.insert([first])
+    again = with_extras(statement(sid=first.id), definitions=((course, {"name": {"en-GB": "B"}}),))
+    with pytest.raises(DuplicateStatementIds):
+        store.statements.insert([statement(), again])
+    assert store.statements.get_definitions([course]) == {course: {"name": {"en-GB": "A"}}}

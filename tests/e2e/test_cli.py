@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
+from portfolio.storage.sqlite_schema import MIGRATIONS
 from tests.e2e.conftest import Instance
 
 
@@ -15,7 +16,7 @@ def test_db_init_creates_the_store_and_is_idempotent(instance: Instance) -> None
     second = instance.cli("db", "init")
     assert second.returncode == 0
     assert "applied migration" not in second.stdout
-    assert "schema version 1" in second.stdout
+    assert f"schema version {MIGRATIONS[-1].version}" in second.stdout
 
 
 def test_clients_create_list_and_revoke(instance: Instance) -> None:

@@ -223,6 +223,7 @@ def test_no_match_is_200_with_an_empty_statement_result(xapi: Xapi) -> None:
         ({"registration": "123"}, "registration"),
         ({"since": "yesterday"}, "since"),
         ({"until": "2026-13-45"}, "until"),
+        ({"since": "9999-12-31T23:59:59-23:00"}, "since"),  # past year 9999 in UTC
         ({"related_agents": "yes"}, "related_agents"),
         ({"ascending": "1"}, "ascending"),
         ({"format": "full"}, "format"),

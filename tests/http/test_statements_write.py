@@ -205,11 +205,12 @@ def test_lrs_sets_stored_timestamp_version_and_authority(
     }
 
 
-def test_lrs_keeps_a_timestamp_and_version_that_were_sent(xapi: Xapi) -> None:
-    statement = make_statement(timestamp="2026-03-01T12:00:00.123+01:00", version="1.0.3")
+def test_lrs_keeps_the_version_sent_and_returns_the_timestamp_in_utc(xapi: Xapi) -> None:
+    """Data 4.5.s1.b6: timestamps are returned in UTC, precision kept."""
+    statement = make_statement(timestamp="2026-03-01T12:00:00.123456+01:00", version="1.0.3")
     xapi.post("/statements", json=statement)
     got = get_one(xapi, statement["id"])
-    assert got["timestamp"] == "2026-03-01T12:00:00.123+01:00"
+    assert got["timestamp"] == "2026-03-01T11:00:00.123456Z"
     assert got["version"] == "1.0.3"
 
 

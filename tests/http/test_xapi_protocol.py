@@ -25,7 +25,7 @@ def test_accepted_versions_are_served_as_1_0_3(xapi: Xapi, version: str) -> None
     assert response.headers["X-Experience-API-Version"] == "1.0.3"
 
 
-@pytest.mark.parametrize("version", ["0.9", "0.95", "1.1.0", "abc", ""])
+@pytest.mark.parametrize("version", ["0.9", "0.95", "1.1.0", "2.1.0", "2.0", "3.0.0", "abc", ""])
 def test_unsupported_versions_are_400(xapi: Xapi, version: str) -> None:
     """Communication 3.3.s3.b4, b6, b7."""
     response = xapi.get("/statements", headers={"X-Experience-API-Version": version})
@@ -48,7 +48,7 @@ def test_about_needs_no_credentials_or_version_and_lists_versions(live_server: L
     """Communication 2.8.s5."""
     response = requests.get(live_server.url + "/xapi/about", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"version": ["1.0.3"]}
+    assert response.json() == {"version": ["1.0.3", "2.0.0"]}
     assert response.headers["X-Experience-API-Version"] == "1.0.3"
 
 

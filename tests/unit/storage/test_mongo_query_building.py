@@ -26,22 +26,45 @@ import pytest
 
 from portfolio.errors import StorageUnavailable
 from portfolio.lrs.index import extract_index
+from portfolio.storage import mongo_documents as mdoc
 from portfolio.storage import mongo_query as mq
-from portfolio.storage.base import Cursor, NewStatement, StatementFilter, StatementQuery
+from portfolio.storage.base import (
+    Cursor,
+    DocumentKey,
+    DocumentKind,
+    DocumentScope,
+    Expect,
+    NewStatement,
+    StatementFilter,
+    StatementQuery,
+)
 from portfolio.storage.mongo import MongoStore
 from portfolio.storage.mongo_connection import client_options, database_from_uri
-from portfolio.storage.mongo_schema import STATEMENTS, V1_STATEMENT_INDEXES
+from portfolio.storage.mongo_schema import (
+    DOCUMENT_KEY,
+    DOCUMENTS,
+    STATEMENTS,
+    V1_STATEMENT_INDEXES,
+    V2_DOCUMENT_INDEXES,
+)
 from tests.contract import test_store_contract as contract
 
 mongomock = pytest.importorskip(
     "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
 )
+# GridFS checks for a real pymongo Database; mongomock's patch lets it take mongomock's.
+pytest.importorskip("mongomock.gridfs").enable_gridfs_integration()
 
 # Contract tests mongomock cannot stand in for, and why.
 MONGOMOCK_CANNOT = {
     "test_concurrent_inserts_all_land_with_distinct_stored_times": (
         "mongomock has no transactions and no write conflicts, so concurrent writers are "
         "serialised only on a real replica set; this would test mongomock's thread safety"
+    ),
+    "test_racing_compare_and_set_writers_have_exactly_one_winner": (
+        "mongomock's update_one finds and then modifies without any lock, so two threads "
+        "can both match the expected ETag; on a server the filter and the write are one "
+        "atomic operation. This would test mongomock's thread safety"
     ),
 }
 
@@ -66,7 +89,7 @@ def mongomock_store() -> Iterator[MongoStore]:
     store = MongoStore(
         "mongodb://mongomock.invalid/ignored",
         database=f"cpdfolio_unit_{uuid.uuid4().hex[:12]}",
-        client=mongomock.MongoClient(),
+        client=mongomock.MongoClient(),  # GridFS is patched to accept it (module set-up)
         unsafe_without_transactions=True,
     )
     store.migrate()
@@ -80,6 +103,25 @@ def test_contract_holds_on_mongomock(
     contract_test: Callable[[MongoStore], None], mongomock_store: MongoStore
 ) -> None:
     contract_test(mongomock_store)
+
+
+def test_every_contract_test_of_a_store_runs_here_documents_included() -> None:
+    """A contract test taking only a store is run on mongomock or skipped with a reason."""
+    cases = {case.id: case for case in _contract_tests()}
+    store_tests = [
+        name.removeprefix("test_")
+        for name, fn in vars(contract).items()
+        if name.startswith("test_")
+        and callable(fn)
+        and list(inspect.signature(fn).parameters) == ["store"]
+    ]
+    assert sorted(cases) == sorted(store_tests)
+    documents = [name for name in store_tests if "document" in name]
+    assert len(documents) >= 8
+    for name in documents:
+        skip = [mark for mark in cases[name].marks if mark.name == "skip"]
+        assert not skip or "mongomock" in skip[0].kwargs["reason"], name
+    assert set(MONGOMOCK_CANNOT) <= {f"test_{name}" for name in store_tests}
 
 
 # ---------------------------------------------------------------- filters and cursors
@@ -199,6 +241,33 @@ def test_migration_1_indexes_every_filter_in_cursor_order() -> None:
 def test_migrate_creates_the_indexes_by_name(mongomock_store: MongoStore) -> None:
     names = set(mongomock_store.collection(STATEMENTS).index_information())
     assert {model.document["name"] for model in V1_STATEMENT_INDEXES} <= names
+    documents = mongomock_store.collection(DOCUMENTS).index_information()
+    assert {model.document["name"] for model in V2_DOCUMENT_INDEXES} <= set(documents)
+
+
+def test_migration_2_makes_the_whole_document_key_unique() -> None:
+    # Compare-and-set "must be absent" relies on the server refusing a second insert.
+    (index,) = V2_DOCUMENT_INDEXES
+    assert index.document["unique"] is True
+    assert list(index.document["key"]) == list(DOCUMENT_KEY)
+    assert list(mdoc.key_filter(contract.state_key())) == list(DOCUMENT_KEY)
+    assert list(mdoc.scope_filter(DocumentScope(kind=DocumentKind.AGENT_PROFILE, agent="a"))) == [
+        "kind",
+        "activity",
+        "agent",
+    ]
+
+
+def test_document_content_is_binary_and_absent_key_parts_are_empty_strings(
+    mongomock_store: MongoStore,
+) -> None:
+    key = DocumentKey(kind=DocumentKind.ACTIVITY_PROFILE, document_id="p", activity_id="https://x")
+    document = contract.doc(key, b"\x00\xff{", content_type="application/octet-stream")
+    mongomock_store.documents.put(document, expected=Expect.ABSENT)
+    stored = mongomock_store.collection(DOCUMENTS).find_one({"doc_id": "p"})
+    assert stored is not None
+    assert bytes(stored["content"]) == b"\x00\xff{"
+    assert (stored["agent"], stored["registration"]) == ("", "")
 
 
 # ------------------------------------------------------------ connection and errors

@@ -1,0 +1,218 @@
+"""The parameters of the document resources, parsed and checked (Communication 2.3, 2.6, 2.7).
+
+Values are validated "to the same standards required for values of the same types in
+Statements" (Data 2.2.s4): `activityId` is an IRI, `agent` an Agent or Identified Group in
+JSON, `registration` a UUID, `since` a timestamp. An unknown parameter, a known one in the
+wrong case or one given twice is a 400 naming it (Communication 3.2.s3.b7-b8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from portfolio.clock import datetime_to_us, format_us, parse_iso8601
+from portfolio.errors import InvalidInput
+from portfolio.lrs.agents import ifi_key
+from portfolio.lrs.query import parse_uuid
+from portfolio.storage.base import DocumentKey, DocumentKind, DocumentScope
+from schemas.errors import SchemaViolation
+from schemas.xapi import validate_agent
+from schemas.xapi.primitives import check_iri
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One of the three document resources: its path and which parameters it takes."""
+
+    kind: DocumentKind
+    path: str
+    id_param: str
+    activity: bool
+    agent: bool
+    registration: bool
+    # Whether DELETE without the id deletes every document in the scope (State only).
+    delete_all: bool
+
+    def params(self, method: str) -> frozenset[str]:
+        """The parameters this resource accepts for a method."""
+        names = {self.id_param}
+        if self.activity:
+            names.add("activityId")
+        if self.agent:
+            names.add("agent")
+        if self.registration:
+            names.add("registration")
+        if method in READ_METHODS:
+            names.add("since")
+        return frozenset(names)
+
+
+STATE = Resource(
+    kind=DocumentKind.STATE,
+    path="/activities/state",
+    id_param="stateId",
+    activity=True,
+    agent=True,
+    registration=True,
+    delete_all=True,
+)
+ACTIVITY_PROFILE = Resource(
+    kind=DocumentKind.ACTIVITY_PROFILE,
+    path="/activities/profile",
+    id_param="profileId",
+    activity=True,
+    agent=False,
+    registration=False,
+    delete_all=False,
+)
+AGENT_PROFILE = Resource(
+    kind=DocumentKind.AGENT_PROFILE,
+    path="/agents/profile",
+    id_param="profileId",
+    activity=False,
+    agent=True,
+    registration=False,
+    delete_all=False,
+)
+
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """A request parsed: the scope, and the document id when one was given."""
+
+    scope: DocumentScope
+    document_id: str | None
+    # Stored-format time; only lists use it (a single-document GET accepts and ignores it).
+    since: str | None = None
+
+    @property
+    def key(self) -> DocumentKey:
+        """The key of the one document named; only for requests that name one."""
+        if self.document_id is None:
+            raise ValueError("this request names no single document")
+        return DocumentKey(
+            kind=self.scope.kind,
+            document_id=self.document_id,
+            activity_id=self.scope.activity_id,
+            agent=self.scope.agent,
+            registration=self.scope.registration,
+        )
+
+
+def parse_request(
+    resource: Resource, params: Mapping[str, Sequence[str]], *, method: str, version: str
+) -> DocumentRequest:
+    """Parse a request's query parameters; raises InvalidInput naming the parameter.
+
+    `params` maps each name to every value given for it (a parameter given twice is a
+    400). The id is required except on GET (a list) and on State's DELETE (delete all).
+    """
+    allowed = resource.params(method)
+    for name, given in params.items():
+        if name not in allowed:
+            raise _unknown(name, allowed, resource, method)
+        if len(given) != 1:
+            raise InvalidInput(
+                f"{name} was given {len(given)} times", path=name, rule="must be given once"
+            )
+    values = {name: given[0] for name, given in params.items()}
+
+    document_id = values.get(resource.id_param)
+    id_optional = method in READ_METHODS or (method == "DELETE" and resource.delete_all)
+    if document_id is None and not id_optional:
+        raise _required(resource.id_param, resource, method)
+    if document_id is not None and not document_id:
+        raise InvalidInput(
+            f"{resource.id_param} must not be empty",
+            path=resource.id_param,
+            rule="must be a non-empty string",
+        )
+
+    activity_id = None
+    if resource.activity:
+        if "activityId" not in values:
+            raise _required("activityId", resource, method)
+        activity_id = _iri(values["activityId"], "activityId")
+    agent = None
+    if resource.agent:
+        if "agent" not in values:
+            raise _required("agent", resource, method)
+        agent = parse_agent(values["agent"], version=version)
+    registration = None
+    if "registration" in values:
+        registration = parse_uuid(values["registration"], "registration")
+    since = _timestamp(values["since"], "since") if "since" in values else None
+
+    return DocumentRequest(
+        scope=DocumentScope(
+            kind=resource.kind, activity_id=activity_id, agent=agent, registration=registration
+        ),
+        document_id=document_id,
+        since=since,
+    )
+
+
+def parse_agent(value: str, *, version: str) -> str:
+    """The agent key of an `agent` parameter: an Agent or Identified Group as JSON.
+
+    Communication 2.6.s3 asks for an Agent, and lets a provider store data about an
+    Identified Group by sending the Group's IFI in an Agent object; an Identified Group sent
+    as a Group is keyed by the same IFI, so both reach the same documents. An anonymous
+    Group has no IFI to key by and is a 400.
+    """
+    try:
+        agent = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(
+            "agent must be a JSON Agent object", path="agent", rule="must be JSON"
+        ) from None
+    try:
+        validate_agent(agent, version=version)
+    except SchemaViolation as exc:
+        path = f"agent.{exc.path}" if exc.path else "agent"
+        raise InvalidInput(f"{path} {exc.rule}", path=path, rule=exc.rule) from exc
+    key = ifi_key(agent)
+    if key is None:
+        raise InvalidInput(
+            "agent must identify an Agent or Identified Group, not an anonymous Group",
+            path="agent",
+            rule="must have an inverse functional identifier",
+        )
+    return key
+
+
+def _unknown(name: str, allowed: frozenset[str], resource: Resource, method: str) -> InvalidInput:
+    near = next((p for p in sorted(allowed) if p.lower() == name.lower()), None)
+    hint = f" (did you mean {near}? parameter names are case sensitive)" if near else ""
+    return InvalidInput(
+        f"unknown parameter {name!r} for {method} {resource.path}{hint}",
+        path=name,
+        rule="is not a parameter of this request",
+    )
+
+
+def _required(name: str, resource: Resource, method: str) -> InvalidInput:
+    return InvalidInput(
+        f"{method} {resource.path} needs the {name} parameter", path=name, rule="is required"
+    )
+
+
+def _iri(value: str, name: str) -> str:
+    problem = check_iri(value)
+    if problem is not None:
+        raise InvalidInput(f"{name} {problem}", path=name, rule=problem)
+    return value
+
+
+def _timestamp(value: str, name: str) -> str:
+    try:
+        return format_us(datetime_to_us(parse_iso8601(value)))
+    except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-23:00 is past year 9999
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 timestamp", path=name, rule="must be an ISO 8601 timestamp"
+        ) from None
