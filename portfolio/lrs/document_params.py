@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import orjson
-
-from portfolio.clock import datetime_to_us, format_us, parse_iso8601
 from portfolio.errors import InvalidInput
-from portfolio.lrs.agents import ifi_key
-from portfolio.lrs.query import parse_uuid
+from portfolio.lrs.params import (
+    parse_agent,
+    parse_iri,
+    parse_timestamp,
+    parse_uuid,
+    unknown_parameter,
+)
 from portfolio.storage.base import DocumentKey, DocumentKind, DocumentScope
-from schemas.errors import SchemaViolation
-from schemas.xapi import validate_agent
-from schemas.xapi.primitives import check_iri
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -115,7 +114,7 @@ def parse_request(
     allowed = resource.params(method)
     for name, given in params.items():
         if name not in allowed:
-            raise _unknown(name, allowed, resource, method)
+            raise unknown_parameter(name, allowed, f"{method} {resource.path}")
         if len(given) != 1:
             raise InvalidInput(
                 f"{name} was given {len(given)} times", path=name, rule="must be given once"
@@ -137,16 +136,16 @@ def parse_request(
     if resource.activity:
         if "activityId" not in values:
             raise _required("activityId", resource, method)
-        activity_id = _iri(values["activityId"], "activityId")
+        activity_id = parse_iri(values["activityId"], "activityId")
     agent = None
     if resource.agent:
         if "agent" not in values:
             raise _required("agent", resource, method)
-        agent = parse_agent(values["agent"], version=version)
+        agent = parse_agent(values["agent"], version=version)[1]
     registration = None
     if "registration" in values:
         registration = parse_uuid(values["registration"], "registration")
-    since = _timestamp(values["since"], "since") if "since" in values else None
+    since = parse_timestamp(values["since"], "since") if "since" in values else None
 
     return DocumentRequest(
         scope=DocumentScope(
@@ -157,62 +156,7 @@ def parse_request(
     )
 
 
-def parse_agent(value: str, *, version: str) -> str:
-    """The agent key of an `agent` parameter: an Agent or Identified Group as JSON.
-
-    Communication 2.6.s3 asks for an Agent, and lets a provider store data about an
-    Identified Group by sending the Group's IFI in an Agent object; an Identified Group sent
-    as a Group is keyed by the same IFI, so both reach the same documents. An anonymous
-    Group has no IFI to key by and is a 400.
-    """
-    try:
-        agent = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(
-            "agent must be a JSON Agent object", path="agent", rule="must be JSON"
-        ) from None
-    try:
-        validate_agent(agent, version=version)
-    except SchemaViolation as exc:
-        path = f"agent.{exc.path}" if exc.path else "agent"
-        raise InvalidInput(f"{path} {exc.rule}", path=path, rule=exc.rule) from exc
-    key = ifi_key(agent)
-    if key is None:
-        raise InvalidInput(
-            "agent must identify an Agent or Identified Group, not an anonymous Group",
-            path="agent",
-            rule="must have an inverse functional identifier",
-        )
-    return key
-
-
-def _unknown(name: str, allowed: frozenset[str], resource: Resource, method: str) -> InvalidInput:
-    near = next((p for p in sorted(allowed) if p.lower() == name.lower()), None)
-    hint = f" (did you mean {near}? parameter names are case sensitive)" if near else ""
-    return InvalidInput(
-        f"unknown parameter {name!r} for {method} {resource.path}{hint}",
-        path=name,
-        rule="is not a parameter of this request",
-    )
-
-
 def _required(name: str, resource: Resource, method: str) -> InvalidInput:
     return InvalidInput(
         f"{method} {resource.path} needs the {name} parameter", path=name, rule="is required"
     )
-
-
-def _iri(value: str, name: str) -> str:
-    problem = check_iri(value)
-    if problem is not None:
-        raise InvalidInput(f"{name} {problem}", path=name, rule=problem)
-    return value
-
-
-def _timestamp(value: str, name: str) -> str:
-    try:
-        return format_us(datetime_to_us(parse_iso8601(value)))
-    except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-23:00 is past year 9999
-        raise InvalidInput(
-            f"{name} must be an ISO 8601 timestamp", path=name, rule="must be an ISO 8601 timestamp"
-        ) from None

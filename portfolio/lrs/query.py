@@ -8,20 +8,19 @@ StatementQuery for the store.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import orjson
-
-from portfolio.clock import datetime_to_us, format_us, parse_iso8601
 from portfolio.errors import InvalidInput
-from portfolio.lrs.agents import ifi_key
+from portfolio.lrs.params import (
+    parse_agent,
+    parse_iri,
+    parse_timestamp,
+    parse_uuid,
+    unknown_parameter,
+)
 from portfolio.storage.base import StatementFilter, StatementQuery
-from schemas.errors import SchemaViolation
-from schemas.xapi import validate_agent
-from schemas.xapi.primitives import check_iri
 
 Format = Literal["exact", "ids", "canonical"]
 FORMATS: tuple[Format, ...] = ("exact", "ids", "canonical")
@@ -109,10 +108,10 @@ def parse_get(
     limit = _non_negative_int(params.get("limit", "0"), "limit")
     query = StatementQuery(
         filter=StatementFilter(
-            agent=_agent(params["agent"], version) if "agent" in params else None,
+            agent=parse_agent(params["agent"], version=version)[1] if "agent" in params else None,
             related_agents=_boolean(params, "related_agents"),
-            verb=_iri(params["verb"], "verb") if "verb" in params else None,
-            activity=_iri(params["activity"], "activity") if "activity" in params else None,
+            verb=parse_iri(params["verb"], "verb") if "verb" in params else None,
+            activity=parse_iri(params["activity"], "activity") if "activity" in params else None,
             related_activities=_boolean(params, "related_activities"),
             registration=(
                 parse_uuid(params["registration"], "registration")
@@ -121,8 +120,8 @@ def parse_get(
             ),
             authority_client=authority_client,
         ),
-        since=_timestamp(params["since"], "since") if "since" in params else None,
-        until=_timestamp(params["until"], "until") if "until" in params else None,
+        since=parse_timestamp(params["since"], "since") if "since" in params else None,
+        until=parse_timestamp(params["until"], "until") if "until" in params else None,
         limit=max_limit if limit == 0 else min(limit, max_limit),
         ascending=_boolean(params, "ascending"),
     )
@@ -130,11 +129,7 @@ def parse_get(
 
 
 def _unknown(name: str) -> InvalidInput:
-    near = next((p for p in ALL_PARAMS if p.lower() == name.lower()), None)
-    hint = f" (did you mean {near}? parameter names are case sensitive)" if near else ""
-    return InvalidInput(
-        f"unknown parameter {name!r}{hint}", path=name, rule="is not a parameter of this resource"
-    )
+    return unknown_parameter(name, ALL_PARAMS, "GET /statements")
 
 
 def _format(value: str | None) -> Format:
@@ -168,54 +163,3 @@ def _non_negative_int(value: str, name: str) -> int:
             rule="must be a non-negative integer",
         )
     return int(value)
-
-
-def parse_uuid(value: str, name: str) -> str:
-    """A UUID parameter in standard form, lower-cased; raises InvalidInput naming `name`."""
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or str(parsed) != value.lower():
-        raise InvalidInput(
-            f"{name} must be a UUID", path=name, rule="must be a UUID in standard form"
-        )
-    return str(parsed)
-
-
-def _iri(value: str, name: str) -> str:
-    problem = check_iri(value)
-    if problem is not None:
-        raise InvalidInput(f"{name} {problem}", path=name, rule=problem)
-    return value
-
-
-def _timestamp(value: str, name: str) -> str:
-    try:
-        return format_us(datetime_to_us(parse_iso8601(value)))
-    except (ValueError, OverflowError):  # OverflowError: an offset pushing past year 9999
-        raise InvalidInput(
-            f"{name} must be an ISO 8601 timestamp", path=name, rule="must be an ISO 8601 timestamp"
-        ) from None
-
-
-def _agent(value: str, version: str) -> str:
-    try:
-        agent = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(
-            "agent must be a JSON Agent or Identified Group", path="agent", rule="must be JSON"
-        ) from None
-    try:
-        validate_agent(agent, version=version)
-    except SchemaViolation as exc:
-        path = f"agent.{exc.path}" if exc.path else "agent"
-        raise InvalidInput(f"{path} {exc.rule}", path=path, rule=exc.rule) from exc
-    key = ifi_key(agent)
-    if key is None:
-        raise InvalidInput(
-            "agent must identify an Agent or Identified Group, not an anonymous Group",
-            path="agent",
-            rule="must have an inverse functional identifier",
-        )
-    return key

@@ -8,12 +8,14 @@ cannot see is simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from portfolio.errors import InvalidInput, NotFound
+from portfolio.lrs.activities import activity_ids, with_canonical_definitions
 from portfolio.lrs.cursor import MoreToken, decode_more, encode_more
 from portfolio.lrs.formats import LanguagePreferences, to_canonical, to_ids
 from portfolio.lrs.query import ListRequest, Output, SingleRequest, parse_get
@@ -84,15 +86,36 @@ class StatementReader:
     def consistent_through(self) -> str:
         return self._store.consistent_through()
 
+    def canonical_definitions(
+        self, records: Sequence[StatementRecord], output: Output
+    ) -> dict[str, Any] | None:
+        """The canonical definitions of every Activity in these statements, when the
+        format is canonical (Communication 2.1.3: "the canonical definition of the
+        Activity Objects ... as determined by the LRS"); None otherwise."""
+        if output.format != "canonical":
+            return None
+        ids: set[str] = set()
+        for record in records:
+            ids |= activity_ids(orjson.loads(record.body))
+        return self._store.get_definitions(sorted(ids)) if ids else {}
+
 
 # Context properties that xAPI 2.0.0 added; a 1.0.3 reader must not receive them.
 _V2_ONLY = (b'"contextAgents"', b'"contextGroups"')
 
 
 def render_statement(
-    record: StatementRecord, output: Output, languages: LanguagePreferences, *, version: str
+    record: StatementRecord,
+    output: Output,
+    languages: LanguagePreferences,
+    *,
+    version: str,
+    definitions: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """One statement's JSON in the requested format, for a reader of `version`."""
+    """One statement's JSON in the requested format, for a reader of `version`.
+
+    `definitions` are the canonical Activity definitions for format=canonical.
+    """
     body = record.to_json()
     for_v1 = version.startswith("1.")
     if output.format == "exact" and not (for_v1 and any(p in body for p in _V2_ONLY)):
@@ -104,15 +127,22 @@ def render_statement(
         return orjson.dumps(statement)
     if output.format == "ids":
         return orjson.dumps(to_ids(statement))
+    if definitions:
+        statement = with_canonical_definitions(statement, definitions)
     return orjson.dumps(to_canonical(statement, languages))
 
 
 def render_result(
-    result: QueryResult, *, more_url: str | None, languages: LanguagePreferences, version: str
+    result: QueryResult,
+    *,
+    more_url: str | None,
+    languages: LanguagePreferences,
+    version: str,
+    definitions: Mapping[str, Any] | None = None,
 ) -> bytes:
     """A StatementResult object: {"statements": [...], "more": IRL or ""}."""
     parts = b",".join(
-        render_statement(r, result.output, languages, version=version)
+        render_statement(r, result.output, languages, version=version, definitions=definitions)
         for r in result.page.statements
     )
     more = orjson.dumps(more_url or "")

@@ -64,7 +64,12 @@ def _after(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from service.xapi import about, documents, statements  # noqa: F401  (registers the routes)
+    from service.xapi import (  # noqa: F401  (importing registers the routes)
+        about,
+        activities_agents,
+        documents,
+        statements,
+    )
 
     # App-level, not blueprint-level: these must run for 404/405 responses under /xapi,
     # which belong to no blueprint.

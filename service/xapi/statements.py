@@ -18,7 +18,8 @@ from portfolio.errors import InvalidInput, InvalidStatement
 from portfolio.lrs.attachments import AttachmentPart, attachment_objects
 from portfolio.lrs.ingest import IngestLimits, StatementIngest, Submitter
 from portfolio.lrs.limits import JsonLimits
-from portfolio.lrs.query import SingleRequest, parse_uuid
+from portfolio.lrs.params import parse_uuid
+from portfolio.lrs.query import SingleRequest
 from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
 from portfolio.storage.base import StatementRecord
 from service.auth import current_client
@@ -148,7 +149,13 @@ def get_statements() -> Response:
     consistent_through = reader.consistent_through()
     if isinstance(parsed, SingleRequest):
         record = reader.get_one(parsed, mine_of=client.key if mine_only else None)
-        body = render_statement(record, parsed.output, languages, version=g.xapi_version)
+        body = render_statement(
+            record,
+            parsed.output,
+            languages,
+            version=g.xapi_version,
+            definitions=reader.canonical_definitions([record], parsed.output),
+        )
         response = _statement_response(body, [record] if parsed.output.attachments else None)
         response.headers["Last-Modified"] = http_date(record.stored)
     else:
