@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -123,3 +124,37 @@ def test_any_bytes_never_cause_a_5xx(xapi: Xapi, raw: bytes) -> None:
 def test_any_query_parameters_never_cause_a_5xx(xapi: Xapi, params: dict[str, str]) -> None:
     response = xapi.get("/statements", params=params)
     assert response.status_code in {200, 400, 404}, response.text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    raw=st.binary(max_size=300),
+    boundary=st.text(alphabet="abcXYZ0123'()+_,-./:=?", min_size=1, max_size=20),
+    with_statement=st.booleans(),
+)
+def test_any_multipart_body_never_causes_a_5xx(
+    xapi: Xapi, raw: bytes, boundary: str, with_statement: bool
+) -> None:
+    delimiter = b"--" + boundary.encode()
+    body = raw
+    if with_statement:
+        body = (
+            delimiter
+            + b"\r\nContent-Type: application/json\r\n\r\n"
+            + json.dumps(make_statement()).encode()
+            + b"\r\n"
+            + delimiter
+            + b"\r\n"
+            + raw
+            + b"\r\n"
+            + delimiter
+            + b"--\r\n"
+        )
+    response = xapi.post(
+        "/statements",
+        data=body,
+        headers={"Content-Type": f'multipart/mixed; boundary="{boundary}"'},
+    )
+    assert response.status_code in OK, response.text
