@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The JavaScript xAPI client the e2e tests run with node (tests/e2e/test_js_client.py).
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve test lint bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(JS_STAMP)
 
 $(STAMP): pyproject.toml $(wildcard */__init__.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +20,21 @@ $(STAMP): pyproject.toml $(wildcard */__init__.py)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Exactly the versions in the lock file. Without npm this warns and leaves the stamp
+# unmade, so `make serve` still works and the JS client test fails saying what to install.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci --prefix $(JS) --no-audit --no-fund"; \
+		npm ci --prefix $(JS) --no-audit --no-fund && touch $(JS_STAMP); \
+	else \
+		echo "npm not found: install Node.js 18+ with npm to run the JavaScript client test" >&2; \
+	fi
+
 serve: $(STAMP)
 	$(BIN)/cpdfolio db init
 	$(BIN)/cpdfolio serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(JS_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -33,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_query.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules

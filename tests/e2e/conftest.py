@@ -64,7 +64,9 @@ class Instance:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return self.url
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Accepting connections before the workers have booted; on a busy machine
+                # the first answer can take longer than the poll's timeout.
                 time.sleep(0.1)
         raise RuntimeError("cpdfolio serve did not become healthy in 30 s")
 

@@ -44,6 +44,15 @@ def test_missing_version_header_is_400(
     assert "X-Experience-API-Version" in response.json()["message"]
 
 
+def test_about_refuses_unknown_parameters(live_server: LiveServer) -> None:
+    """Communication 3.2.s3.b7 (a cache buster some JavaScript clients add is one)."""
+    response = requests.get(
+        live_server.url + "/xapi/about", params={"cachebuster": "1"}, timeout=10
+    )
+    assert response.status_code == 400
+    assert response.json()["path"] == "cachebuster"
+
+
 def test_about_needs_no_credentials_or_version_and_lists_versions(live_server: LiveServer) -> None:
     """Communication 2.8.s5."""
     response = requests.get(live_server.url + "/xapi/about", timeout=10)
