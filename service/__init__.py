@@ -36,9 +36,10 @@ def create_app(
     errors.init_app(app)
     health.init_app(app)
 
-    from service import xapi
+    from service import openapi, xapi
 
     xapi.init_app(app)
+    openapi.init_app(app)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
