@@ -36,9 +36,11 @@ def create_app(
     errors.init_app(app)
     health.init_app(app)
 
-    from service import openapi, xapi
+    from service import api, openapi, people, xapi
 
+    people.init_app(app)
     xapi.init_app(app)
+    app.register_blueprint(api.bp)
     openapi.init_app(app)
 
     @app.after_request

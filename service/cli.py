@@ -17,8 +17,10 @@ import click
 
 from portfolio.clients import SCOPES, create_client, revoke_client
 from portfolio.errors import CpdfolioError
+from portfolio.standards import ImportOutcome, install_shipped
 from portfolio.storage import open_store
 from portfolio.storage.base import Store
+from service.cli_frameworks import frameworks
 from service.config import Settings
 
 P = ParamSpec("P")
@@ -110,6 +112,10 @@ def db_init() -> None:
     if applied:
         for name in applied:
             click.echo(f"applied migration {name}")
+    for result in install_shipped(store.frameworks):  # the frameworks the product ships
+        if result.outcome is ImportOutcome.IMPORTED:
+            fw = result.framework
+            click.echo(f"installed framework {fw.uri} version {fw.version} ({fw.title})")
     click.echo(f"store ready at schema version {store.schema_version()} ({settings.database_url})")
 
 
@@ -180,6 +186,17 @@ def clients_revoke(key: str) -> None:
     revoke_client(_store().clients, key)
     click.echo(f"revoked {key}")
 
+
+def _register_groups() -> None:
+    # Imported here: these modules import this one for its helpers.
+    from service.cli_people import people, record
+
+    main.add_command(people)
+    main.add_command(record)
+
+
+_register_groups()
+main.add_command(frameworks)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

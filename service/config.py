@@ -30,6 +30,12 @@ class Settings:
     # The most statements one GET returns; `limit=0` means this.
     max_query_limit: int = 500
     log_level: str = "INFO"
+    # How one-time codes reach a mailbox: SMTP when set (smtp://user:pass@host:port or
+    # smtps://...), otherwise files in `outbox_dir` (beside the SQLite store by default)
+    # with a warning at start-up.
+    smtp_url: str | None = None
+    mail_from: str = "cpdfolio <no-reply@localhost>"
+    outbox_dir: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:

@@ -46,7 +46,9 @@ def error_response(
         body["rule"] = rule
     response = json_response(body, status=status)
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="cpdfolio", charset="UTF-8"'
+        # The portfolio API takes Bearer tokens; the xAPI resources HTTP Basic (clients).
+        scheme = "Bearer" if request.path.startswith("/api/") else "Basic"
+        response.headers["WWW-Authenticate"] = f'{scheme} realm="cpdfolio", charset="UTF-8"'
     return response
 
 

@@ -18,7 +18,7 @@ file (DESIGN.md). The steps, in order, and why:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +69,18 @@ class IngestLimits:
 class StatementIngest:
     """Stores statements into one StatementStore under the xAPI rules."""
 
-    def __init__(self, store: StatementStore, *, limits: IngestLimits | None = None) -> None:
+    def __init__(
+        self,
+        store: StatementStore,
+        *,
+        limits: IngestLimits | None = None,
+        on_stored: Callable[[Sequence[NewStatement]], object] | None = None,
+    ) -> None:
+        """`on_stored` is called with the statements newly stored by each request, after
+        they are committed (the portfolio witnesses them into their owners' records)."""
         self._store = store
         self._limits = limits or IngestLimits()
+        self._on_stored = on_stored
 
     def put(
         self,
@@ -186,6 +195,8 @@ class StatementIngest:
                 continue  # another writer stored one of these ids meanwhile: compare again
         else:
             raise Conflict("statements with these ids are being stored concurrently; retry")
+        if new and self._on_stored is not None:
+            self._on_stored(new)
         return [p.new.id for p in prepared]
 
     def _without_stored_duplicates(self, prepared: Sequence[_Prepared]) -> list[NewStatement]:

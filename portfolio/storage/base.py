@@ -18,6 +18,7 @@ from enum import Enum, StrEnum
 from typing import Protocol
 
 from portfolio.errors import PreconditionFailed
+from portfolio.record.entry import SignedEntry
 
 # --------------------------------------------------------------------------- statements
 
@@ -240,6 +241,174 @@ class ClientStore(Protocol):
         ...
 
 
+# ------------------------------------------------------------------ people and records
+# Portfolio owners, the identities (xAPI IFIs) proven to be theirs, their sessions, and
+# each one's signed record (portfolio.record). A change to a person and the record entry
+# that says so are written in one transaction: the record never misses a change, and a
+# change never happens without its entry.
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A portfolio owner. `sealed_key` is their Ed25519 private key sealed under their
+    password (JSON of portfolio.record.keys.SealedKey): the store never holds it open."""
+
+    id: str
+    name: str
+    email: str  # the login, lower case
+    created: str
+    sealed_key: str
+
+
+@dataclass(frozen=True)
+class IdentityLink:
+    """An identity (an agent key, portfolio.lrs.agents.ifi_key) proven to be a person's."""
+
+    identity: str
+    person_id: str
+    linked: str
+    proof: str
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A one-time code sent to an identity's mailbox to prove it is the person's.
+    Only a hash of the code is kept."""
+
+    id: str
+    person_id: str
+    identity: str
+    code_hash: str
+    created: str
+    expires: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A login session or a personal access token of an owner.
+
+    The token given to the owner is `<id>.<secret>`; only a hash of the secret is kept,
+    and the owner's private key is sealed under the secret (`sealed_key`), so it can be
+    opened only while the token's holder presents it.
+    """
+
+    id: str
+    secret_hash: str
+    person_id: str
+    kind: str  # "session" | "token"
+    name: str
+    created: str
+    expires: str | None
+    sealed_key: str
+
+
+@dataclass(frozen=True)
+class InstanceKeyRecord:
+    """A key of this instance: what it signs with. `sealed` is sealed under a key derived
+    from the instance secret; older keys stay, to verify what they signed."""
+
+    id: str
+    public: str
+    sealed: str
+    created: str
+
+
+class RecordHeadMoved(PreconditionFailed):
+    """Raised by an append when the record's head is not the one the entries follow:
+    another writer appended first. Nothing was written; build the entries again."""
+
+    def __init__(self, person_id: str) -> None:
+        super().__init__(f"the record of {person_id} changed meanwhile")
+        self.person_id = person_id
+
+
+class PersonStore(Protocol):
+    def create(
+        self, person: PersonRecord, *, identity: IdentityLink, entries: Sequence[SignedEntry]
+    ) -> None:
+        """Store a new person, their first identity and the first entries of their record,
+        all or nothing. Raises portfolio.errors.Conflict when the email or the identity
+        is taken."""
+        ...
+
+    def get(self, person_id: str) -> PersonRecord | None: ...
+
+    def by_email(self, email: str) -> PersonRecord | None: ...
+
+    def identities(self, person_id: str) -> list[IdentityLink]:
+        """The person's identities, in the order they were linked."""
+        ...
+
+    def owners(self, identities: Sequence[str]) -> dict[str, str]:
+        """The person id of each linked identity among these."""
+        ...
+
+    def link(self, link: IdentityLink, *, entries: Sequence[SignedEntry]) -> None:
+        """Link an identity and append the entries that record it, all or nothing.
+        Raises Conflict when the identity is linked already; RecordHeadMoved."""
+        ...
+
+    def set_sealed_key(
+        self, person_id: str, sealed_key: str, *, entries: Sequence[SignedEntry]
+    ) -> None:
+        """Replace the sealed key, end every session and token of the person, and append
+        the entries that record it, all or nothing. Raises RecordHeadMoved."""
+        ...
+
+    def add_challenge(self, challenge: Challenge) -> None: ...
+
+    def get_challenge(self, challenge_id: str) -> Challenge | None: ...
+
+    def count_attempt(self, challenge_id: str) -> int:
+        """Count one more failed attempt; return the attempts so far."""
+        ...
+
+    def delete_challenge(self, challenge_id: str) -> bool:
+        """Delete the challenge; True if it was there (so a code is spent only once)."""
+        ...
+
+    def add_session(self, session: SessionRecord) -> None: ...
+
+    def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    def sessions(self, person_id: str) -> list[SessionRecord]: ...
+
+    def delete_session(self, session_id: str) -> bool: ...
+
+    def list(self) -> list[PersonRecord]:
+        """Every person, oldest first."""
+        ...
+
+
+class RecordStore(Protocol):
+    def append(self, person_id: str, entries: Sequence[SignedEntry]) -> None:
+        """Append the entries, which must follow the current head (the first one's seq is
+        one more than the head's). Raises RecordHeadMoved, writing nothing, when it is not
+        so; Conflict when a statement is witnessed twice."""
+        ...
+
+    def head(self, person_id: str) -> SignedEntry | None:
+        """The last entry of the record; None before the first."""
+        ...
+
+    def entries(
+        self, person_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[SignedEntry]:
+        """The entries with seq > `after`, in order, at most `limit` of them."""
+        ...
+
+    def witnessed(self, person_id: str, statement_ids: Sequence[str]) -> set[str]:
+        """Which of these statements the person's record already witnesses."""
+        ...
+
+    def instance_keys(self) -> list[InstanceKeyRecord]:
+        """Every key this instance has had, oldest first."""
+        ...
+
+    def add_instance_key(self, key: InstanceKeyRecord) -> None: ...
+
+
 # ------------------------------------------------------------------------------ store
 
 
@@ -254,6 +423,15 @@ class Store(Protocol):
 
     @property
     def documents(self) -> DocumentStore: ...
+
+    @property
+    def frameworks(self) -> FrameworkStore: ...
+
+    @property
+    def people(self) -> PersonStore: ...
+
+    @property
+    def records(self) -> RecordStore: ...
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; return the names of the migrations applied."""
@@ -388,4 +566,88 @@ class DocumentStore(Protocol):
 
     def delete_all(self, scope: DocumentScope) -> int:
         """Delete every document in the scope; return how many there were."""
+        ...
+
+
+# ------------------------------------------------------------------------- frameworks
+# Competency frameworks (portfolio.standards): one CASE package per (uri, version), kept
+# as the canonical JSON bytes the domain made. A stored version is never changed: a new
+# version is stored beside it.
+
+
+def version_order(version: str) -> tuple[tuple[int, int | str], ...]:
+    """The order of a framework's versions: dotted parts compared as numbers where they are
+    numbers ("1.10" after "1.9"), as text otherwise, a number before text."""
+    return tuple(
+        (0, int(part)) if part.isascii() and part.isdigit() else (1, part)
+        for part in version.split(".")
+    )
+
+
+@dataclass(frozen=True)
+class FrameworkSummary:
+    """One stored version of a framework, without its package."""
+
+    uri: str
+    version: str
+    title: str
+    item_count: int
+    imported: str
+
+
+@dataclass(frozen=True)
+class FrameworkRecord:
+    """One stored version of a framework: its canonical package and what it is found by.
+
+    `digest` is the hex SHA-256 of `package`; `item_uris` the uris of its items.
+    """
+
+    uri: str
+    version: str
+    title: str
+    package: bytes
+    digest: str
+    item_uris: tuple[str, ...]
+    imported: str
+
+    @property
+    def summary(self) -> FrameworkSummary:
+        return FrameworkSummary(
+            uri=self.uri,
+            version=self.version,
+            title=self.title,
+            item_count=len(self.item_uris),
+            imported=self.imported,
+        )
+
+
+class FrameworkStore(Protocol):
+    """Framework versions, each written once and never changed.
+
+    Versions of one uri are ordered by `version_order`, ties (such as "1.0" and "1.00") by
+    import time; the latest is the last in that order.
+    """
+
+    def add(self, record: FrameworkRecord) -> None:
+        """Store a new version atomically (the package and its item index together).
+
+        Raises portfolio.errors.Conflict, writing nothing, when (uri, version) is stored.
+        """
+        ...
+
+    def get(self, uri: str, version: str | None = None) -> FrameworkRecord | None:
+        """That version of the framework, or its latest when `version` is None; None when
+        there is no such framework or version."""
+        ...
+
+    def versions(self, uri: str) -> list[FrameworkSummary]:
+        """The stored versions of one framework in version order; [] when unknown."""
+        ...
+
+    def containing(self, item_uri: str) -> list[FrameworkSummary]:
+        """The stored versions that have an item with this uri, ordered as `list`."""
+        ...
+
+    def list(self) -> list[FrameworkSummary]:
+        """Every stored version of every framework, by uri, then in version order."""
         ...

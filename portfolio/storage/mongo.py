@@ -32,6 +32,8 @@ from portfolio.storage.mongo_connection import (
     unavailable_on_driver_errors,
 )
 from portfolio.storage.mongo_documents import MongoDocumentStore
+from portfolio.storage.mongo_frameworks import MongoFrameworkStore
+from portfolio.storage.mongo_people import MongoPersonStore, MongoRecordStore
 from portfolio.storage.mongo_schema import META, MIGRATIONS, SCHEMA_VERSION_ID
 from portfolio.storage.mongo_statements import MongoStatementStore
 
@@ -67,6 +69,9 @@ class MongoStore:
         self._statements = MongoStatementStore(self)
         self._clients = MongoClientStore(self)
         self._documents = MongoDocumentStore(self)
+        self._frameworks = MongoFrameworkStore(self)
+        self._people = MongoPersonStore(self)
+        self._records = MongoRecordStore(self)
 
     # ------------------------------------------------------------------- client
 
@@ -118,6 +123,18 @@ class MongoStore:
     def documents(self) -> MongoDocumentStore:
         return self._documents
 
+    @property
+    def frameworks(self) -> MongoFrameworkStore:
+        return self._frameworks
+
+    @property
+    def people(self) -> MongoPersonStore:
+        return self._people
+
+    @property
+    def records(self) -> MongoRecordStore:
+        return self._records
+
     def schema_version(self) -> int:
         """The highest migration applied; 0 for an uninitialised database."""
         with unavailable_on_driver_errors("read the schema version"):
@@ -133,7 +150,7 @@ class MongoStore:
         applied: list[str] = []
         current = self.schema_version()
         with unavailable_on_driver_errors("migrate"):
-            for migration in MIGRATIONS:
+            for migration in sorted(MIGRATIONS, key=lambda m: m.version):
                 if migration.version <= current:
                     continue
                 migration.apply(self.db())
@@ -149,7 +166,7 @@ class MongoStore:
         """Raise StorageUnavailable if the server is unreachable or the store uninitialised."""
         with unavailable_on_driver_errors("ping"):
             self.client().admin.command("ping")
-        if self.schema_version() < MIGRATIONS[-1].version:
+        if self.schema_version() < max(m.version for m in MIGRATIONS):
             raise StorageUnavailable("the store is not initialised: run `cpdfolio db init`")
 
     def close(self) -> None:

@@ -29,6 +29,13 @@ META = "meta"
 ATTACHMENTS = "attachments"
 ATTACHMENT_BUCKET = "attachment_data"  # GridFS: attachment_data.files, attachment_data.chunks
 ACTIVITIES = "activities"
+FRAMEWORKS = "frameworks"
+PEOPLE = "people"
+IDENTITIES = "identities"
+RECORD_ENTRIES = "record_entries"
+CHALLENGES = "challenges"
+SESSIONS = "sessions"
+INSTANCE_KEYS = "instance_keys"
 
 # `_id` of the meta documents.
 SCHEMA_VERSION_ID = "schema_version"
@@ -123,10 +130,50 @@ def _v3_attachments_and_activities(db: Database[dict[str, Any]]) -> None:
             db.create_collection(name)
 
 
+# Framework versions (portfolio.standards): one document per (uri, version), and the
+# frameworks an item uri is in (a multikey index on the array of item uris).
+V4_FRAMEWORK_INDEXES: tuple[IndexModel, ...] = (
+    IndexModel(
+        [("uri", ASCENDING), ("version", ASCENDING)], name="frameworks_by_version", unique=True
+    ),
+    IndexModel([("item_uris", ASCENDING)], name="frameworks_by_item"),
+)
+
+
+def _v4_frameworks(db: Database[dict[str, Any]]) -> None:
+    db[FRAMEWORKS].create_indexes(list(V4_FRAMEWORK_INDEXES))
+
+
+def _v5_people_and_records(db: Database[dict[str, Any]]) -> None:
+    db[PEOPLE].create_index([("email", ASCENDING)], name="people_by_email", unique=True)
+    db[IDENTITIES].create_index(
+        [("person_id", ASCENDING), ("linked", ASCENDING)], name="identities_by_person"
+    )
+    # One entry per place in a record; a statement witnessed at most once per record
+    # (`witness` is "<person_id>|<statement_id>"; entries that witness nothing leave it
+    # out and stay out of the index).
+    # create_index one by one: mongomock drops partialFilterExpression from create_indexes.
+    db[RECORD_ENTRIES].create_index(
+        [("person_id", ASCENDING), ("seq", ASCENDING)], name="record_entries_by_seq", unique=True
+    )
+    db[RECORD_ENTRIES].create_index(
+        [("witness", ASCENDING)],
+        name="record_entries_by_statement",
+        unique=True,
+        partialFilterExpression={"witness": _PRESENT},
+    )
+    db[SESSIONS].create_index([("person_id", ASCENDING)], name="sessions_by_person")
+    for name in (CHALLENGES, INSTANCE_KEYS):
+        if name not in db.list_collection_names():
+            db.create_collection(name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "statements and clients", _v1_statements_and_clients),
     Migration(2, "documents", _v2_documents),
     Migration(
         3, "attachments, signatures and activity definitions", _v3_attachments_and_activities
     ),
+    Migration(4, "frameworks", _v4_frameworks),
+    Migration(5, "people, identities and signed records", _v5_people_and_records),
 )

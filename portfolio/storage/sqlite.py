@@ -47,6 +47,8 @@ from portfolio.storage.base import (
     StatementRecord,
 )
 from portfolio.storage.sqlite_documents import SqliteDocumentStore
+from portfolio.storage.sqlite_frameworks import SqliteFrameworkStore
+from portfolio.storage.sqlite_people import SqlitePersonStore, SqliteRecordStore
 from portfolio.storage.sqlite_query import RECORD_COLUMNS, SqlQuery
 from portfolio.storage.sqlite_schema import MIGRATIONS
 
@@ -89,6 +91,9 @@ class SqliteStore:
         self._statements = SqliteStatementStore(self)
         self._clients = SqliteClientStore(self)
         self._documents = SqliteDocumentStore(self)
+        self._frameworks = SqliteFrameworkStore(self)
+        self._people = SqlitePersonStore(self)
+        self._records = SqliteRecordStore(self)
 
     # ----------------------------------------------------------------- connections
 
@@ -202,6 +207,18 @@ class SqliteStore:
     def documents(self) -> SqliteDocumentStore:
         return self._documents
 
+    @property
+    def frameworks(self) -> SqliteFrameworkStore:
+        return self._frameworks
+
+    @property
+    def people(self) -> SqlitePersonStore:
+        return self._people
+
+    @property
+    def records(self) -> SqliteRecordStore:
+        return self._records
+
     def schema_version(self) -> int:
         con = self.connection()
         row = con.execute(
@@ -216,7 +233,7 @@ class SqliteStore:
         applied: list[str] = []
         with self.write() as con:
             current = self.schema_version()
-            for migration in MIGRATIONS:
+            for migration in sorted(MIGRATIONS, key=lambda m: m.version):
                 if migration.version <= current:
                     continue
                 # executescript would COMMIT our transaction; run the statements one by one.
@@ -235,7 +252,7 @@ class SqliteStore:
             self.connection().execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"the SQLite store cannot be read: {exc}") from exc
-        if self.schema_version() < MIGRATIONS[-1].version:
+        if self.schema_version() < max(m.version for m in MIGRATIONS):
             raise StorageUnavailable("the store is not initialised: run `cpdfolio db init`")
 
     def close(self) -> None:

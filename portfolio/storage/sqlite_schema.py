@@ -127,4 +127,98 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "frameworks",
+        """
+        -- Competency frameworks (portfolio.standards): one row per version, never updated.
+        -- `package` is the canonical CASE JSON the domain made, `digest` its SHA-256.
+        CREATE TABLE frameworks (
+            uri        TEXT NOT NULL,
+            version    TEXT NOT NULL,
+            title      TEXT NOT NULL,
+            package    BLOB NOT NULL,
+            digest     TEXT NOT NULL,
+            item_count INTEGER NOT NULL,
+            imported   TEXT NOT NULL,
+            PRIMARY KEY (uri, version)
+        );
+
+        -- The items of each version in package order, and the versions an item is in.
+        CREATE TABLE framework_items (
+            framework_uri TEXT NOT NULL,
+            version       TEXT NOT NULL,
+            position      INTEGER NOT NULL,
+            item_uri      TEXT NOT NULL,
+            PRIMARY KEY (framework_uri, version, position),
+            FOREIGN KEY (framework_uri, version) REFERENCES frameworks (uri, version)
+        ) WITHOUT ROWID;
+        CREATE INDEX framework_items_by_item ON framework_items (item_uri);
+        """,
+    ),
+    Migration(
+        5,
+        "people, identities and signed records",
+        """
+        CREATE TABLE people (
+            id         TEXT PRIMARY KEY,
+            name       TEXT NOT NULL,
+            email      TEXT NOT NULL UNIQUE,
+            created    TEXT NOT NULL,
+            sealed_key TEXT NOT NULL
+        );
+
+        -- An identity belongs to at most one person: the primary key says so.
+        CREATE TABLE identities (
+            identity  TEXT PRIMARY KEY,
+            person_id TEXT NOT NULL REFERENCES people (id),
+            linked    TEXT NOT NULL,
+            proof     TEXT NOT NULL
+        );
+        CREATE INDEX identities_by_person ON identities (person_id, linked);
+
+        -- Each person's record, entries kept as the canonical bytes that were signed.
+        -- A statement is witnessed at most once in a record (the partial unique index).
+        CREATE TABLE record_entries (
+            person_id    TEXT NOT NULL,
+            seq          INTEGER NOT NULL,
+            canonical    BLOB NOT NULL,
+            hash         TEXT NOT NULL,
+            signature    TEXT NOT NULL,
+            statement_id TEXT,
+            PRIMARY KEY (person_id, seq)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX record_entries_by_statement ON record_entries (person_id, statement_id)
+            WHERE statement_id IS NOT NULL;
+
+        CREATE TABLE challenges (
+            id        TEXT PRIMARY KEY,
+            person_id TEXT NOT NULL,
+            identity  TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            created   TEXT NOT NULL,
+            expires   TEXT NOT NULL,
+            attempts  INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE sessions (
+            id          TEXT PRIMARY KEY,
+            secret_hash TEXT NOT NULL,
+            person_id   TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            created     TEXT NOT NULL,
+            expires     TEXT,
+            sealed_key  TEXT NOT NULL
+        );
+        CREATE INDEX sessions_by_person ON sessions (person_id);
+
+        CREATE TABLE instance_keys (
+            id      TEXT PRIMARY KEY,
+            public  TEXT NOT NULL,
+            sealed  TEXT NOT NULL,
+            created TEXT NOT NULL
+        );
+        """,
+    ),
 )

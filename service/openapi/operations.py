@@ -31,6 +31,7 @@ from schemas.xapi.resources import (
     StatementIdList,
     StatementResultSchema,
 )
+from service.openapi import portfolio_operations
 from service.openapi.components import (
     BINARY,
     Doc,
@@ -306,7 +307,10 @@ def _static(doc: Doc) -> dict[str, Any]:
     }
 
 
-PATH_PARAMETERS = {"filename": "A path under the static folder (it may contain '/')."}
+PATH_PARAMETERS = {
+    "filename": "A path under the static folder (it may contain '/').",
+    **portfolio_operations.PATH_PARAMETERS,
+}
 
 #: What each documented path and method does. HEAD and OPTIONS are derived.
 OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
@@ -342,4 +346,5 @@ OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
     ),
     "/xapi/activities": {"GET": _activities},
     "/xapi/agents": {"GET": _agents},
+    **portfolio_operations.OPERATIONS,
 }

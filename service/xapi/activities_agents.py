@@ -34,8 +34,16 @@ def agents() -> Response:
     mine_only = statement_read_scope(client)
     params = request.args.to_dict()
     require_only(params, ("agent",), "GET /agents")
-    agent, _key = parse_agent(required(params, "agent", "GET /agents"), version=g.xapi_version)
+    agent, key = parse_agent(required(params, "agent", "GET /agents"), version=g.xapi_version)
+    store = get_store()
+    linked: list[str] = []
+    if not mine_only:
+        # The identities proven to be the same person's (portfolio.people): only for a
+        # client that may read every statement, which could tell as much from them.
+        owner = store.people.owners([key]).get(key)
+        if owner is not None:
+            linked = [link.identity for link in store.people.identities(owner)]
     person = person_for(
-        get_store().statements, agent, authority_client=client.key if mine_only else None
+        store.statements, agent, authority_client=client.key if mine_only else None, linked=linked
     )
     return json_response(person)

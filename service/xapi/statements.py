@@ -3,6 +3,9 @@ portfolio.lrs; this module turns HTTP into calls and results into responses."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 import orjson
 from flask import Response, current_app, g, request, url_for
 
@@ -21,13 +24,17 @@ from portfolio.lrs.limits import JsonLimits
 from portfolio.lrs.params import parse_uuid
 from portfolio.lrs.query import SingleRequest
 from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
-from portfolio.storage.base import StatementRecord
+from portfolio.people.witness import witness_new_statements
+from portfolio.storage.base import NewStatement, StatementRecord
 from service.auth import current_client
 from service.config import Settings
 from service.json import json_response, raw_json_response
+from service.people import services
 from service.store import get_store
 from service.xapi import bp
 from service.xapi.multipart import multipart_response, parse_multipart
+
+log = logging.getLogger(__name__)
 
 
 def _settings() -> Settings:
@@ -44,7 +51,19 @@ def _ingest() -> StatementIngest:
             max_attachment_bytes=s.max_attachment_bytes,
             json=JsonLimits(max_depth=s.max_json_depth, max_string_length=s.max_string_length),
         ),
+        on_stored=_witness,
     )
+
+
+def _witness(statements: Sequence[NewStatement]) -> None:
+    """Witness the statements in the records of the people they are about.
+
+    The statements are stored whatever happens here: a failure is logged, and linking
+    or a later run witnesses what was missed (portfolio.people.witness)."""
+    try:
+        witness_new_statements(get_store(), services().accounts.instance_key, statements)
+    except Exception:
+        log.exception("witnessing %d statements failed; they are stored", len(statements))
 
 
 def _reader() -> StatementReader:

@@ -1,0 +1,168 @@
+"""Bodies of the portfolio API (/api): what owners send, and what they get back.
+
+Request schemas are strict (unknown = RAISE). `load` returns the loaded data or raises
+SchemaViolation naming the first offending field, like the xAPI schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from schemas.errors import SchemaViolation
+
+__all__ = [
+    "IdentityConfirmSchema",
+    "IdentitySchema",
+    "IdentityStartSchema",
+    "LoginSchema",
+    "OwnerSchema",
+    "RecordEntrySchema",
+    "RecordPageSchema",
+    "RecordSummarySchema",
+    "SessionSchema",
+    "TokenCreateSchema",
+    "TokenSchema",
+    "load",
+]
+
+_NOT_BLANK = validate.Length(min=1, error="must not be empty")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# ------------------------------------------------------------------------- requests
+
+
+class LoginSchema(_Strict):
+    email = fields.String(required=True, validate=_NOT_BLANK)
+    password = fields.String(required=True, validate=_NOT_BLANK)
+
+
+class TokenCreateSchema(_Strict):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "What the token is for, e.g. 'laptop CLI'."},
+    )
+
+
+class IdentityStartSchema(_Strict):
+    """Link a work mailbox: a one-time code is sent to it."""
+
+    email = fields.Email(required=True, metadata={"description": "The mailbox to prove."})
+
+
+class IdentityConfirmSchema(_Strict):
+    challenge = fields.String(required=True, validate=_NOT_BLANK)
+    code = fields.String(
+        required=True, validate=validate.Regexp(r"^\s*\d{8}\s*$", error="must be the 8 digits sent")
+    )
+
+
+# ------------------------------------------------------------------------ responses
+
+
+class IdentitySchema(Schema):
+    identity = fields.String(
+        required=True, metadata={"description": "The IFI, e.g. 'mbox:mailto:a@b.example'."}
+    )
+    linked = fields.String(required=True)
+    proof = fields.String(
+        required=True, metadata={"enum": ["first identity", "one-time code", "administrator"]}
+    )
+
+
+class OwnerSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    created = fields.String(required=True)
+    identities = fields.List(fields.Nested(IdentitySchema), required=True)
+
+
+class SessionSchema(Schema):
+    token = fields.String(
+        required=True,
+        metadata={"description": "Send as 'Authorization: Bearer <token>'. Shown once."},
+    )
+    id = fields.String(required=True)
+    expires = fields.String(allow_none=True)
+
+
+class TokenSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["session", "token"]})
+    name = fields.String(required=True)
+    created = fields.String(required=True)
+    expires = fields.String(allow_none=True)
+
+
+class ChallengeSchema(Schema):
+    challenge = fields.String(required=True)
+    identity = fields.String(required=True)
+    expires = fields.String(required=True)
+
+
+class LinkedSchema(Schema):
+    identity = fields.Nested(IdentitySchema, required=True)
+    witnessed = fields.Integer(
+        required=True, metadata={"description": "Statements already in the LRS now in the record."}
+    )
+
+
+class RecordEntrySchema(Schema):
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    signature = fields.String(required=True)
+    entry = fields.Dict(
+        required=True, metadata={"description": "The entry as signed (its canonical JSON, parsed)."}
+    )
+
+
+class RecordPageSchema(Schema):
+    entries = fields.List(fields.Nested(RecordEntrySchema), required=True)
+    next = fields.Integer(
+        allow_none=True, metadata={"description": "Pass as `after` for the next page."}
+    )
+
+
+class RecordSummarySchema(Schema):
+    person = fields.String(required=True)
+    entries = fields.Integer(required=True)
+    head = fields.String(allow_none=True)
+    first_at = fields.String(allow_none=True)
+    last_at = fields.String(allow_none=True)
+    kinds = fields.Dict(keys=fields.String(), values=fields.Integer())
+    owner_keys = fields.List(fields.String())
+    statements = fields.Integer()
+
+
+def load(schema: type[Schema], data: Any) -> dict[str, Any]:
+    """`data` loaded through `schema`; raises SchemaViolation for the first bad field."""
+    if not isinstance(data, dict):
+        raise SchemaViolation("", "must be a JSON object")
+    try:
+        loaded: dict[str, Any] = schema().load(data)
+    except ValidationError as exc:
+        path, rule = _first(exc.messages)
+        raise SchemaViolation(path, rule) from exc
+    return loaded
+
+
+def _first(messages: Any, path: str = "") -> tuple[str, str]:
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            return _first(inner, f"{path}.{key}" if path else str(key))
+    if isinstance(messages, list) and messages:
+        return _first(messages[0], path)
+    rule = str(messages)
+    if rule == "Missing data for required field.":
+        rule = "is required"
+    elif rule == "Unknown field.":
+        rule = "is not a known field"
+    return path, rule

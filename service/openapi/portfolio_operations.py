@@ -1,0 +1,183 @@
+"""The operations of the portfolio API (/api) for the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import Schema
+
+from schemas.portfolio import (
+    ChallengeSchema,
+    IdentityConfirmSchema,
+    IdentitySchema,
+    IdentityStartSchema,
+    LinkedSchema,
+    LoginSchema,
+    OwnerSchema,
+    RecordPageSchema,
+    RecordSummarySchema,
+    SessionSchema,
+    TokenCreateSchema,
+    TokenSchema,
+)
+from service.openapi.components import Doc, errors, json_content
+
+BEARER = "bearerAuth"
+TAGS = ["portfolio"]
+
+
+def register(doc: Doc) -> None:
+    doc.spec.components.security_scheme(
+        BEARER,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token (POST /api/session) or a personal access token.",
+        },
+    )
+
+
+def _operation(
+    doc: Doc,
+    summary: str,
+    *,
+    status: str,
+    response: type[Schema] | dict[str, Any] | None = None,
+    many: bool = False,
+    body: type[Schema] | None = None,
+    statuses: tuple[str, ...] = (),
+    auth: bool = True,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    if BEARER not in doc.spec.components.security_schemes:
+        register(doc)
+    ok: dict[str, Any] = {"description": summary}
+    if response is not None:
+        schema = response if isinstance(response, dict) else doc.ref(response)
+        ok["content"] = json_content({"type": "array", "items": schema} if many else schema)
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": TAGS,
+        "responses": {status: ok, **errors(*statuses)},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": json_content(doc.ref(body))}
+        operation["responses"].update(errors("400"))
+    if auth:
+        operation["security"] = [{BEARER: []}]
+        operation["responses"].update(errors("401"))
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _record_parameters() -> list[dict[str, Any]]:
+    return [
+        {
+            "in": "query",
+            "name": "after",
+            "description": "Entries after this seq (the `next` of the previous page).",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        {
+            "in": "query",
+            "name": "limit",
+            "description": "At most this many entries (1-1000, default 100).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+    ]
+
+
+Operation = Callable[[Doc], dict[str, Any]]
+
+OPERATIONS: dict[str, dict[str, Operation]] = {
+    "/api/session": {
+        "POST": lambda doc: _operation(
+            doc,
+            "Log in: a session token for the owner (12 hours)",
+            status="201",
+            response=SessionSchema,
+            body=LoginSchema,
+            auth=False,
+            statuses=("401",),
+        ),
+        "DELETE": lambda doc: _operation(doc, "Log out: end this session", status="204"),
+    },
+    "/api/me": {
+        "GET": lambda doc: _operation(
+            doc,
+            "The owner's portfolio: who and which identities",
+            status="200",
+            response=OwnerSchema,
+        ),
+    },
+    "/api/me/tokens": {
+        "GET": lambda doc: _operation(
+            doc,
+            "The owner's sessions and personal tokens",
+            status="200",
+            response=TokenSchema,
+            many=True,
+        ),
+        "POST": lambda doc: _operation(
+            doc,
+            "A personal access token, shown once",
+            status="201",
+            response=SessionSchema,
+            body=TokenCreateSchema,
+        ),
+    },
+    "/api/me/tokens/{token_id}": {
+        "DELETE": lambda doc: _operation(
+            doc, "End a session or revoke a token", status="204", statuses=("404",)
+        ),
+    },
+    "/api/me/identities": {
+        "GET": lambda doc: _operation(
+            doc,
+            "The identities proven to be the owner's",
+            status="200",
+            response=IdentitySchema,
+            many=True,
+        ),
+        "POST": lambda doc: _operation(
+            doc,
+            "Send a one-time code to a mailbox to link it",
+            status="202",
+            response=ChallengeSchema,
+            body=IdentityStartSchema,
+            statuses=("409",),
+        ),
+    },
+    "/api/me/identities/confirm": {
+        "POST": lambda doc: _operation(
+            doc,
+            "Link the mailbox with the code it received",
+            status="201",
+            response=LinkedSchema,
+            body=IdentityConfirmSchema,
+            statuses=("404", "409"),
+        ),
+    },
+    "/api/me/record": {
+        "GET": lambda doc: _operation(
+            doc,
+            "The owner's signed record, a page at a time",
+            status="200",
+            response=RecordPageSchema,
+            parameters=_record_parameters(),
+        ),
+    },
+    "/api/me/record/verification": {
+        "GET": lambda doc: _operation(
+            doc,
+            "Verify the whole record now",
+            status="200",
+            response=RecordSummarySchema,
+            statuses=("409",),
+        ),
+    },
+}
+
+PATH_PARAMETERS = {"token_id": "The id of a session or token (GET /api/me/tokens)."}
