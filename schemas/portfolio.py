@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.errors import SchemaViolation
 
@@ -166,3 +166,45 @@ def _first(messages: Any, path: str = "") -> tuple[str, str]:
     elif rule == "Unknown field.":
         rule = "is not a known field"
     return path, rule
+
+
+# ------------------------------------------------------------------- mapping rules
+
+
+class RuleMatchSchema(_Strict):
+    """What a statement must have for a rule to apply; every given condition must hold."""
+
+    activity = fields.String(metadata={"description": "The object Activity's id."})
+    activity_type = fields.String(metadata={"description": "The object Activity's type."})
+    verb = fields.String(metadata={"description": "The verb id."})
+    category = fields.String(
+        metadata={"description": "An Activity id in context.contextActivities.category."}
+    )
+
+
+class MappingRuleSchema(_Strict):
+    """A rule that maps statements to items of a framework, for one council or all.
+
+    `council` scopes the rule to statements about identities of that council: the domain
+    of a mailbox or the host of an account's homePage. Without it the rule applies to
+    everyone on this instance.
+    """
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$"))
+    title = fields.String(validate=validate.Length(max=200))
+    framework = fields.String(required=True, validate=_NOT_BLANK)
+    council = fields.String(validate=_NOT_BLANK)
+    match = fields.Nested(RuleMatchSchema, required=True)
+    items = fields.List(
+        fields.String(validate=_NOT_BLANK), required=True, validate=validate.Length(min=1)
+    )
+    hours = fields.Float(
+        validate=validate.Range(min=0, max=1000),
+        metadata={"description": "Hours credited; else the statement's result.duration."},
+    )
+    weight = fields.Float(validate=validate.Range(min=0, max=100), load_default=1.0)
+
+    @validates_schema
+    def _some_condition(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("match"):
+            raise ValidationError("must name at least one condition", field_name="match")

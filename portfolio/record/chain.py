@@ -17,7 +17,13 @@ from portfolio.errors import Conflict
 from portfolio.record.entry import Entry, Role, SignedEntry, Signer, sign
 from portfolio.record.keys import PublicKey, SealedKey, SigningKey, open_sealed, seal_with_secret
 from portfolio.record.verify import ChainSummary, verify_record
-from portfolio.storage.base import InstanceKeyRecord, RecordHeadMoved, RecordStore
+from portfolio.storage.base import (
+    DocChange,
+    InstanceKeyRecord,
+    RecordHeadMoved,
+    RecordStore,
+    Store,
+)
 
 _APPEND_ATTEMPTS = 5
 _PAGE = 1000
@@ -81,6 +87,27 @@ def append_with_retry(
         except RecordHeadMoved:
             continue
     raise Conflict(f"the record of {person_id} is changing too fast; try again")
+
+
+def apply_with_retry(
+    store: Store,
+    person_id: str,
+    plan: Callable[[], tuple[Sequence[Draft], Sequence[DocChange]]],
+) -> list[SignedEntry]:
+    """Change a portfolio: `plan` reads what it needs and returns the entries to sign and
+    the document changes; both are written together on the current head. If another
+    writer changed the portfolio meanwhile (the head moved), `plan` runs again on the new
+    state. Returns the entries appended. Raises Conflict after repeated races."""
+    for _attempt in range(_APPEND_ATTEMPTS):
+        head = store.records.head(person_id)
+        drafts, changes = plan()
+        entries = build(person_id, drafts, head=head)
+        try:
+            store.portfolio.apply(person_id, entries, changes)
+            return entries
+        except RecordHeadMoved:
+            continue
+    raise Conflict(f"the portfolio of {person_id} is changing too fast; try again")
 
 
 def iter_entries(records: RecordStore, person_id: str) -> Iterator[SignedEntry]:

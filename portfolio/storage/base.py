@@ -402,11 +402,68 @@ class RecordStore(Protocol):
         """Which of these statements the person's record already witnesses."""
         ...
 
+    def witnesses(self, statement_id: str) -> list[str]:
+        """The people whose records witness this statement."""
+        ...
+
     def instance_keys(self) -> list[InstanceKeyRecord]:
         """Every key this instance has had, oldest first."""
         ...
 
     def add_instance_key(self, key: InstanceKeyRecord) -> None: ...
+
+
+# ---------------------------------------------------------------- portfolio documents
+# What a portfolio holds besides its record, kept as small JSON documents per person and
+# collection ("goal", "reflection", "evidence", "coverage", "assessment"...): the
+# projections of the record that pages and the API read. Each change is applied
+# together with the record entries that say so (PortfolioStore.apply), and the record's
+# head orders the writers: whoever read a stale portfolio builds entries on a stale head
+# and is refused, so read-modify-write of these documents is safe without locks.
+# Instance-wide documents (mapping rules, reviewer invitations found by token) use the
+# person id "" (INSTANCE_DOCS).
+
+INSTANCE_DOCS = ""
+
+
+@dataclass(frozen=True)
+class PortfolioDoc:
+    person_id: str
+    collection: str
+    key: str
+    body: bytes  # JSON
+    updated: str
+
+
+@dataclass(frozen=True)
+class DeleteDoc:
+    person_id: str
+    collection: str
+    key: str
+
+
+DocChange = PortfolioDoc | DeleteDoc
+
+
+class PortfolioStore(Protocol):
+    def apply(
+        self, person_id: str, entries: Sequence[SignedEntry], changes: Sequence[DocChange]
+    ) -> None:
+        """Append the entries to the person's record (they must follow its head) and make
+        the changes, all or nothing. A PortfolioDoc replaces the document at its key.
+        Raises RecordHeadMoved, writing nothing, when the entries do not follow the head;
+        Conflict when an entry witnesses a statement already witnessed."""
+        ...
+
+    def get_doc(self, person_id: str, collection: str, key: str) -> PortfolioDoc | None: ...
+
+    def list_docs(
+        self, person_id: str, collection: str, *, prefix: str = "", limit: int | None = None
+    ) -> list[PortfolioDoc]:
+        """The person's documents of a collection whose keys start with `prefix`, by key."""
+        ...
+
+    def count_docs(self, person_id: str, collection: str, *, prefix: str = "") -> int: ...
 
 
 # ------------------------------------------------------------------------------ store
@@ -432,6 +489,9 @@ class Store(Protocol):
 
     @property
     def records(self) -> RecordStore: ...
+
+    @property
+    def portfolio(self) -> PortfolioStore: ...
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; return the names of the migrations applied."""

@@ -34,6 +34,7 @@ from portfolio.storage.mongo_connection import (
 from portfolio.storage.mongo_documents import MongoDocumentStore
 from portfolio.storage.mongo_frameworks import MongoFrameworkStore
 from portfolio.storage.mongo_people import MongoPersonStore, MongoRecordStore
+from portfolio.storage.mongo_portfolio import MongoPortfolioStore
 from portfolio.storage.mongo_schema import META, MIGRATIONS, SCHEMA_VERSION_ID
 from portfolio.storage.mongo_statements import MongoStatementStore
 
@@ -72,6 +73,7 @@ class MongoStore:
         self._frameworks = MongoFrameworkStore(self)
         self._people = MongoPersonStore(self)
         self._records = MongoRecordStore(self)
+        self._portfolio = MongoPortfolioStore(self)
 
     # ------------------------------------------------------------------- client
 
@@ -134,6 +136,10 @@ class MongoStore:
     @property
     def records(self) -> MongoRecordStore:
         return self._records
+
+    @property
+    def portfolio(self) -> MongoPortfolioStore:
+        return self._portfolio
 
     def schema_version(self) -> int:
         """The highest migration applied; 0 for an uninitialised database."""

@@ -382,6 +382,13 @@ class MongoRecordStore:
             )
             return {str(d["statement_id"]) for d in docs}
 
+    def witnesses(self, statement_id: str) -> list[str]:
+        with unavailable_on_driver_errors("witnesses"):
+            docs = self._store.collection(RECORD_ENTRIES).find(
+                {"statement_id": statement_id}, projection={"person_id": 1}
+            )
+            return sorted(str(d["person_id"]) for d in docs)
+
     def instance_keys(self) -> list[InstanceKeyRecord]:
         with unavailable_on_driver_errors("instance keys"):
             docs = list(

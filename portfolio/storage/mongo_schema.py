@@ -36,6 +36,7 @@ RECORD_ENTRIES = "record_entries"
 CHALLENGES = "challenges"
 SESSIONS = "sessions"
 INSTANCE_KEYS = "instance_keys"
+PORTFOLIO_DOCS = "portfolio_docs"
 
 # `_id` of the meta documents.
 SCHEMA_VERSION_ID = "schema_version"
@@ -162,7 +163,17 @@ def _v5_people_and_records(db: Database[dict[str, Any]]) -> None:
         unique=True,
         partialFilterExpression={"witness": _PRESENT},
     )
+    db[RECORD_ENTRIES].create_index(
+        [("statement_id", ASCENDING)],
+        name="record_entries_witnessing",
+        partialFilterExpression={"statement_id": _PRESENT},
+    )
     db[SESSIONS].create_index([("person_id", ASCENDING)], name="sessions_by_person")
+    db[PORTFOLIO_DOCS].create_index(
+        [("person_id", ASCENDING), ("collection", ASCENDING), ("key", ASCENDING)],
+        name="portfolio_docs_by_key",
+        unique=True,
+    )
     for name in (CHALLENGES, INSTANCE_KEYS):
         if name not in db.list_collection_names():
             db.create_collection(name)

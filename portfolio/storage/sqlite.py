@@ -49,6 +49,7 @@ from portfolio.storage.base import (
 from portfolio.storage.sqlite_documents import SqliteDocumentStore
 from portfolio.storage.sqlite_frameworks import SqliteFrameworkStore
 from portfolio.storage.sqlite_people import SqlitePersonStore, SqliteRecordStore
+from portfolio.storage.sqlite_portfolio import SqlitePortfolioStore
 from portfolio.storage.sqlite_query import RECORD_COLUMNS, SqlQuery
 from portfolio.storage.sqlite_schema import MIGRATIONS
 
@@ -94,6 +95,7 @@ class SqliteStore:
         self._frameworks = SqliteFrameworkStore(self)
         self._people = SqlitePersonStore(self)
         self._records = SqliteRecordStore(self)
+        self._portfolio = SqlitePortfolioStore(self)
 
     # ----------------------------------------------------------------- connections
 
@@ -218,6 +220,10 @@ class SqliteStore:
     @property
     def records(self) -> SqliteRecordStore:
         return self._records
+
+    @property
+    def portfolio(self) -> SqlitePortfolioStore:
+        return self._portfolio
 
     def schema_version(self) -> int:
         con = self.connection()

@@ -314,6 +314,17 @@ class SqliteRecordStore:
             found.update(str(row[0]) for row in rows)
         return found
 
+    def witnesses(self, statement_id: str) -> list[str]:
+        rows = (
+            self._store.connection()
+            .execute(
+                "SELECT person_id FROM record_entries WHERE statement_id = ? ORDER BY person_id",
+                (statement_id,),
+            )
+            .fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
     def instance_keys(self) -> list[InstanceKeyRecord]:
         rows = (
             self._store.connection()

@@ -219,6 +219,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             sealed  TEXT NOT NULL,
             created TEXT NOT NULL
         );
+
+        -- Who witnessed a statement: found when it is voided.
+        CREATE INDEX record_entries_witnessing ON record_entries (statement_id)
+            WHERE statement_id IS NOT NULL;
+
+        -- The portfolio's documents (goals, reflections, evidence, coverage...), each
+        -- written with the record entries that say so; person_id '' for instance-wide ones.
+        CREATE TABLE portfolio_docs (
+            person_id  TEXT NOT NULL,
+            collection TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            body       BLOB NOT NULL,
+            updated    TEXT NOT NULL,
+            PRIMARY KEY (person_id, collection, key)
+        );
         """,
     ),
 )

@@ -241,3 +241,62 @@ def test_instance_keys_are_kept_oldest_first(store: Store) -> None:
     assert store.records.instance_keys() == [one, two]
     with pytest.raises(Conflict):
         store.records.add_instance_key(one)
+
+
+# ------------------------------------------------------------------ portfolio documents
+
+
+def doc(key: str, body: bytes = b"{}", person_id: str = "person-1", collection: str = "goal"):  # type: ignore[no-untyped-def]
+    from portfolio.storage.base import PortfolioDoc
+
+    return PortfolioDoc(person_id, collection, key, body, AT)
+
+
+def test_apply_writes_documents_with_their_entries(store: Store) -> None:
+    from portfolio.storage.base import DeleteDoc
+
+    first = create(store)
+    more = entries("person-1", 1, head=first[-1])
+    store.portfolio.apply(
+        "person-1", more, [doc("a/1", b'{"n":1}'), doc("a/2"), doc("b/1"), doc("x", person_id="")]
+    )
+    assert store.records.head("person-1") == more[-1]
+    assert store.portfolio.get_doc("person-1", "goal", "a/1") == doc("a/1", b'{"n":1}')
+    assert [d.key for d in store.portfolio.list_docs("person-1", "goal", prefix="a/")] == [
+        "a/1",
+        "a/2",
+    ]
+    assert store.portfolio.count_docs("person-1", "goal") == 3
+    assert store.portfolio.get_doc("", "goal", "x") is not None
+    store.portfolio.apply(
+        "person-1", [], [doc("a/1", b'{"n":2}'), DeleteDoc("person-1", "goal", "b/1")]
+    )
+    assert store.portfolio.get_doc("person-1", "goal", "a/1").body == b'{"n":2}'  # type: ignore[union-attr]
+    assert store.portfolio.get_doc("person-1", "goal", "b/1") is None
+    assert [d.key for d in store.portfolio.list_docs("person-1", "goal", limit=1)] == ["a/1"]
+
+
+def test_apply_on_a_moved_head_writes_nothing(store: Store) -> None:
+    first = create(store)
+    stale = entries("person-1", 1, head=first[0])
+    with pytest.raises(RecordHeadMoved):
+        store.portfolio.apply("person-1", stale, [doc("a/1")])
+    assert store.portfolio.get_doc("person-1", "goal", "a/1") is None
+
+
+def test_a_prefix_with_pattern_characters_is_taken_literally(store: Store) -> None:
+    create(store)
+    store.portfolio.apply("person-1", [], [doc("a.%_*(1"), doc("ab")])
+    assert [d.key for d in store.portfolio.list_docs("person-1", "goal", prefix="a.%_*(")] == [
+        "a.%_*(1"
+    ]
+
+
+def test_witnesses_names_the_people_who_witnessed_a_statement(store: Store) -> None:
+    one = create(store)
+    two = create(store, 2)
+    statement = str(uuid.uuid4())
+    store.records.append("person-1", witness("person-1", statement, one[-1]))
+    store.records.append("person-2", witness("person-2", statement, two[-1]))
+    assert store.records.witnesses(statement) == ["person-1", "person-2"]
+    assert store.records.witnesses(str(uuid.uuid4())) == []
