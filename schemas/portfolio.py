@@ -208,3 +208,79 @@ class MappingRuleSchema(_Strict):
     def _some_condition(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("match"):
             raise ValidationError("must name at least one condition", field_name="match")
+
+
+# --------------------------------------------------------- goals, evidence, reflections
+
+ACTION_TYPES = ("e-learning", "course", "mentoring", "secondment", "action learning set", "reading")
+GOAL_STATUSES = ("open", "achieved", "deferred", "dropped")
+_DATE = validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="must be a date, YYYY-MM-DD")
+
+
+class ActionSchema(_Strict):
+    type = fields.String(required=True, validate=validate.OneOf(ACTION_TYPES))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class GoalCreateSchema(_Strict):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    items = fields.List(
+        fields.String(validate=_NOT_BLANK), required=True, validate=validate.Length(min=1, max=50)
+    )
+    target_date = fields.String(validate=_DATE, allow_none=True)
+    actions = fields.List(fields.Nested(ActionSchema), validate=validate.Length(max=50))
+
+
+class GoalUpdateSchema(_Strict):
+    title = fields.String(validate=validate.Length(min=1, max=300))
+    target_date = fields.String(validate=_DATE, allow_none=True)
+    status = fields.String(validate=validate.OneOf(GOAL_STATUSES))
+    actions = fields.List(fields.Nested(ActionSchema), validate=validate.Length(max=50))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("must change at least one of title, target_date, status, actions")
+
+
+class EvidenceLinkRequestSchema(_Strict):
+    item = fields.String(required=True, validate=_NOT_BLANK)
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReflectionAboutSchema(_Strict):
+    statement = fields.UUID()
+    goal = fields.String(validate=_NOT_BLANK)
+
+    @validates_schema
+    def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        if len(data) != 1:
+            raise ValidationError("must name exactly one of statement, goal")
+
+
+class ReflectionCreateSchema(_Strict):
+    about = fields.Nested(ReflectionAboutSchema, required=True)
+    what_happened = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    what_i_learnt = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    how_it_changes_my_practice = fields.String(
+        required=True, validate=validate.Length(min=1, max=10000)
+    )
+
+
+class CoverageItemSchema(Schema):
+    item = fields.String(required=True)
+    code = fields.String(allow_none=True)
+    statement = fields.String(required=True)
+    depth = fields.Integer(required=True)
+    parent = fields.String(allow_none=True)
+    count = fields.Integer(required=True)
+    hours = fields.Float(required=True)
+    latest = fields.String(allow_none=True)
+    reflections = fields.Integer(required=True)
+
+
+class DashboardSchema(Schema):
+    framework = fields.Dict(required=True)
+    items = fields.List(fields.Nested(CoverageItemSchema), required=True)
+    goals = fields.List(fields.Dict(), required=True)
+    totals = fields.Dict(required=True)

@@ -123,14 +123,59 @@ class IdentityUnlinkedSchema(_Strict):
     identity = fields.String(required=True, validate=validate.Length(min=1))
 
 
+class MappedItemSchema(_Strict):
+    item = fields.String(required=True)
+    rules = fields.List(fields.String(), required=True)
+    hours = fields.Float(required=True)
+
+
 class StatementWitnessedSchema(_Strict):
     """The instance received a statement about one of the owner's identities: its id,
-    the SHA-256 of its JSON exactly as the LRS keeps it, and its `stored` time."""
+    the SHA-256 of its JSON exactly as the LRS keeps it, its `stored` time, and the
+    framework items the mapping rules made it evidence for."""
 
     statement = fields.UUID(required=True)
     sha256 = fields.String(required=True, validate=_HEX64)
     stored = fields.String(required=True, validate=_STORED)
     identity = fields.String(required=True)
+    evidence = fields.List(fields.Nested(MappedItemSchema))
+
+
+class StatementVoidedSchema(_Strict):
+    """A witnessed statement was voided: it no longer counts as evidence."""
+
+    statement = fields.UUID(required=True)
+    voided_by = fields.UUID(required=True)
+
+
+class EvidenceLinkSchema(_Strict):
+    """The owner counts a statement toward an item, or stops counting it, and says why."""
+
+    statement = fields.UUID(required=True)
+    item = fields.String(required=True, validate=validate.Length(min=1))
+    rationale = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class GoalSchema(_Strict):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    items = fields.List(fields.String(), required=True)
+    target_date = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    actions = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+
+
+class GoalUpdatedSchema(_Strict):
+    id = fields.String(required=True)
+    changes = fields.Dict(keys=fields.String(), required=True)
+
+
+class ReflectionSchema(_Strict):
+    id = fields.String(required=True)
+    about = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    what_happened = fields.String(required=True)
+    what_i_learnt = fields.String(required=True)
+    how_it_changes_my_practice = fields.String(required=True)
 
 
 _OWNER_OR_INSTANCE = frozenset({"owner", "instance"})
@@ -143,4 +188,10 @@ BODY_SCHEMAS: dict[str, tuple[Schema, frozenset[str]]] = {
     "identity-linked": (IdentityLinkedSchema(), _OWNER_OR_INSTANCE),
     "identity-unlinked": (IdentityUnlinkedSchema(), _OWNER_OR_INSTANCE),
     "statement-witnessed": (StatementWitnessedSchema(), frozenset({"instance"})),
+    "statement-voided": (StatementVoidedSchema(), frozenset({"instance"})),
+    "evidence-linked": (EvidenceLinkSchema(), frozenset({"owner"})),
+    "evidence-unlinked": (EvidenceLinkSchema(), frozenset({"owner"})),
+    "goal-set": (GoalSchema(), frozenset({"owner"})),
+    "goal-updated": (GoalUpdatedSchema(), frozenset({"owner"})),
+    "reflection-written": (ReflectionSchema(), frozenset({"owner"})),
 }

@@ -32,7 +32,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 RECORD_PAGE_MAX = 1000
 
 
-def _body(schema: type[Any]) -> dict[str, Any]:
+def load_body(schema: type[Any]) -> dict[str, Any]:
     data = request.get_json(silent=True)
     if data is None:
         raise InvalidInput(
@@ -79,7 +79,7 @@ def _me(owner: Owner) -> dict[str, Any]:
 
 @bp.post("/session")
 def login() -> Response:
-    body = _body(LoginSchema)
+    body = load_body(LoginSchema)
     issued = services().accounts.login(body["email"], body["password"])
     return json_response(_issued(issued), status=201)
 
@@ -105,7 +105,7 @@ def tokens() -> Response:
 @bp.post("/me/tokens")
 def create_token() -> Response:
     owner = current_owner()
-    body = _body(TokenCreateSchema)
+    body = load_body(TokenCreateSchema)
     issued = services().accounts.create_token(owner, name=body["name"])
     return json_response(_issued(issued), status=201)
 
@@ -126,7 +126,7 @@ def identities() -> Response:
 def start_link() -> Response:
     """Send a one-time code to a work mailbox; confirm it at /me/identities/confirm."""
     owner = current_owner()
-    body = _body(IdentityStartSchema)
+    body = load_body(IdentityStartSchema)
     challenge = services().identities.start(owner, f"mbox:mailto:{body['email']}")
     return json_response(
         {
@@ -141,7 +141,7 @@ def start_link() -> Response:
 @bp.post("/me/identities/confirm")
 def confirm_link() -> Response:
     owner = current_owner()
-    body = _body(IdentityConfirmSchema)
+    body = load_body(IdentityConfirmSchema)
     result = services().identities.confirm(owner, body["challenge"], body["code"])
     return json_response(
         {"identity": _identity(result.link), "witnessed": result.witnessed}, status=201

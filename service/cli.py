@@ -190,9 +190,11 @@ def clients_revoke(key: str) -> None:
 def _register_groups() -> None:
     # Imported here: these modules import this one for its helpers.
     from service.cli_people import people, record
+    from service.cli_rules import rules
 
     main.add_command(people)
     main.add_command(record)
+    main.add_command(rules)
 
 
 _register_groups()

@@ -9,6 +9,10 @@ from marshmallow import Schema
 
 from schemas.portfolio import (
     ChallengeSchema,
+    DashboardSchema,
+    EvidenceLinkRequestSchema,
+    GoalCreateSchema,
+    GoalUpdateSchema,
     IdentityConfirmSchema,
     IdentitySchema,
     IdentityStartSchema,
@@ -17,6 +21,7 @@ from schemas.portfolio import (
     OwnerSchema,
     RecordPageSchema,
     RecordSummarySchema,
+    ReflectionCreateSchema,
     SessionSchema,
     TokenCreateSchema,
     TokenSchema,
@@ -180,4 +185,123 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
     },
 }
 
-PATH_PARAMETERS = {"token_id": "The id of a session or token (GET /api/me/tokens)."}
+
+def _query(name: str, description: str, *, required: bool = False) -> dict[str, Any]:
+    return {
+        "in": "query",
+        "name": name,
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+_ANY: dict[str, Any] = {"type": "object"}
+_ANY_LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+
+OPERATIONS.update(
+    {
+        "/api/frameworks": {
+            "GET": lambda doc: _operation(
+                doc, "The frameworks stored here", status="200", response=_ANY_LIST
+            ),
+        },
+        "/api/frameworks/items": {
+            "GET": lambda doc: _operation(
+                doc,
+                "A framework's items in hierarchy order",
+                status="200",
+                response=_ANY,
+                statuses=("404",),
+                parameters=[_query("framework", "The framework's uri.", required=True)],
+            ),
+        },
+        "/api/me/dashboard": {
+            "GET": lambda doc: _operation(
+                doc,
+                "Coverage of each item of a framework, and the goals linked to it",
+                status="200",
+                response=DashboardSchema,
+                statuses=("404",),
+                parameters=[_query("framework", "The framework's uri.", required=True)],
+            ),
+        },
+        "/api/me/goals": {
+            "GET": lambda doc: _operation(
+                doc, "The development plan: goals with progress", status="200", response=_ANY_LIST
+            ),
+            "POST": lambda doc: _operation(
+                doc, "Set a goal", status="201", response=_ANY, body=GoalCreateSchema
+            ),
+        },
+        "/api/me/goals/{goal_id}": {
+            "GET": lambda doc: _operation(
+                doc, "One goal", status="200", response=_ANY, statuses=("404",)
+            ),
+            "PATCH": lambda doc: _operation(
+                doc,
+                "Change a goal's status, target date, title or actions",
+                status="200",
+                response=_ANY,
+                body=GoalUpdateSchema,
+                statuses=("404",),
+            ),
+        },
+        "/api/me/evidence": {
+            "GET": lambda doc: _operation(
+                doc,
+                "The evidence counted toward an item, newest first",
+                status="200",
+                response=_ANY_LIST,
+                parameters=[
+                    _query("item", "The item's uri.", required=True),
+                    _query("limit", "At most this many (1-1000, default 100)."),
+                ],
+            ),
+        },
+        "/api/me/evidence/{statement_id}": {
+            "GET": lambda doc: _operation(
+                doc, "One statement as evidence", status="200", response=_ANY, statuses=("404",)
+            ),
+        },
+        "/api/me/evidence/{statement_id}/links": {
+            "POST": lambda doc: _operation(
+                doc,
+                "Count the statement toward an item, with a rationale",
+                status="201",
+                response=_ANY,
+                body=EvidenceLinkRequestSchema,
+                statuses=("404", "409"),
+            ),
+        },
+        "/api/me/evidence/{statement_id}/unlinks": {
+            "POST": lambda doc: _operation(
+                doc,
+                "Stop counting the statement toward an item, with a rationale",
+                status="201",
+                response=_ANY,
+                body=EvidenceLinkRequestSchema,
+                statuses=("404",),
+            ),
+        },
+        "/api/me/reflections": {
+            "GET": lambda doc: _operation(
+                doc, "The owner's reflections", status="200", response=_ANY_LIST
+            ),
+            "POST": lambda doc: _operation(
+                doc,
+                "Reflect on a piece of evidence or a goal",
+                status="201",
+                response=_ANY,
+                body=ReflectionCreateSchema,
+                statuses=("404",),
+            ),
+        },
+    }
+)
+
+PATH_PARAMETERS = {
+    "token_id": "The id of a session or token (GET /api/me/tokens).",
+    "goal_id": "The id of one of the owner's goals.",
+    "statement_id": "The id of a statement in the owner's evidence.",
+}

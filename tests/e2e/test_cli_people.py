@@ -145,3 +145,32 @@ def test_reset_password_rotates_the_key_and_the_record_still_verifies(instance: 
     assert verified.returncode == 0, verified.stderr
     assert "2 owner key(s)" not in verified.stdout  # the new key has signed nothing yet
     assert "3 entries" in verified.stdout
+
+
+def test_rules_add_list_remove_and_bad_rules_store_nothing(instance: Instance) -> None:
+    instance.cli("db", "init")
+    standard = "https://cpdfolio.org/frameworks/vsc-cymru-standard"
+    good = {
+        "id": "strategic-leader",
+        "framework": standard,
+        "match": {"activity": "https://learning.example.gov.uk/mdp/strategic-leader"},
+        "items": [f"{standard}/items/KS.1"],
+        "hours": 30,
+    }
+    path = instance.root / "rules.json"
+    path.write_text(json.dumps([good]))
+    added = instance.cli("rules", "add", str(path))
+    assert added.returncode == 0, added.stderr
+    assert json.loads(instance.cli("rules", "list", "--json").stdout)[0]["id"] == "strategic-leader"
+    for bad, message in (
+        ({**good, "id": "two", "items": [f"{standard}/items/NOPE"]}, "no stored framework"),
+        ({**good, "id": "three", "match": {}}, "match"),
+        ({**good, "id": "four", "colour": "red"}, "colour"),
+    ):
+        path.write_text(json.dumps(bad))
+        result = instance.cli("rules", "add", str(path))
+        assert result.returncode == 1, bad
+        assert message in result.stderr
+    assert len(json.loads(instance.cli("rules", "list", "--json").stdout)) == 1
+    assert instance.cli("rules", "remove", "strategic-leader").returncode == 0
+    assert instance.cli("rules", "remove", "strategic-leader").returncode == 1
