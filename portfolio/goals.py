@@ -22,6 +22,7 @@ from portfolio.record.entry import Role
 from portfolio.standards.catalogue import find_item
 from portfolio.storage.base import DocChange, Store
 
+
 def check_items(store: Store, items: Sequence[str], *, path: str = "items") -> None:
     """Raise InvalidInput unless every item is an item of a stored framework. The path is
     `path[i]`, or `path` itself when `path` names a single item ("item")."""
