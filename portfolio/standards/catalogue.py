@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from importlib import resources
 from typing import Final
 
@@ -135,7 +136,14 @@ def get_framework(frameworks: FrameworkStore, uri: str, *, version: str | None =
         if not known:
             raise NotFound(f"no framework with uri {uri}")
         raise NotFound(f"framework {uri} has no version {version!r} (stored: {', '.join(known)})")
-    return parse_package(record.package)
+    return _parsed(record.digest, record.package)
+
+
+@lru_cache(maxsize=64)
+def _parsed(digest: str, package: bytes) -> Framework:
+    """A stored package parsed once per process: a stored (uri, version) never changes, and
+    its digest names its exact bytes (pages read frameworks on every request)."""
+    return parse_package(package)
 
 
 def find_item(frameworks: FrameworkStore, item_uri: str) -> ItemInFramework | None:
