@@ -284,3 +284,18 @@ class DashboardSchema(Schema):
     items = fields.List(fields.Nested(CoverageItemSchema), required=True)
     goals = fields.List(fields.Dict(), required=True)
     totals = fields.Dict(required=True)
+
+
+class MentoringLogSchema(_Strict):
+    """A mentoring session, logged by one party."""
+
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(["mentee", "mentor"]),
+        metadata={"description": "Your role in the session."},
+    )
+    other_email = fields.Email(required=True, metadata={"description": "The other party."})
+    other_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    date = fields.String(required=True, validate=_DATE)
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1440))
+    topics = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -178,6 +178,22 @@ class ReflectionSchema(_Strict):
     how_it_changes_my_practice = fields.String(required=True)
 
 
+class MentoringLoggedSchema(_Strict):
+    id = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["mentee", "mentor"]))
+    other = fields.String(required=True)
+    date = fields.String(required=True)
+    minutes = fields.Integer(required=True)
+    topics = fields.String(required=True)
+
+
+class MentoringConfirmedSchema(_Strict):
+    """The other party confirmed the session; the LRS stored these statements of it."""
+
+    id = fields.String(required=True)
+    statements = fields.List(fields.UUID(), required=True)
+
+
 _OWNER_OR_INSTANCE = frozenset({"owner", "instance"})
 
 #: The body schema of each kind (an instance, reused: schemas keep no state between
@@ -194,4 +210,6 @@ BODY_SCHEMAS: dict[str, tuple[Schema, frozenset[str]]] = {
     "goal-set": (GoalSchema(), frozenset({"owner"})),
     "goal-updated": (GoalUpdatedSchema(), frozenset({"owner"})),
     "reflection-written": (ReflectionSchema(), frozenset({"owner"})),
+    "mentoring-logged": (MentoringLoggedSchema(), frozenset({"owner"})),
+    "mentoring-confirmed": (MentoringConfirmedSchema(), _OWNER_OR_INSTANCE),
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, request
 
 from portfolio.errors import AuthenticationRequired
+from portfolio.mentoring import Mentoring
 from portfolio.people.accounts import Accounts, Owner
 from portfolio.people.identities import Identities
 from portfolio.people.outbox import Outbox, open_outbox
@@ -25,6 +26,7 @@ _KEY = "cpdfolio.people"
 class PeopleServices:
     accounts: Accounts
     identities: Identities
+    mentoring: Mentoring
 
 
 def outbox_dir(settings: Settings) -> Path:
@@ -44,7 +46,15 @@ def build_services(store: Store, settings: Settings, secret: bytes) -> PeopleSer
     outbox: Outbox = open_outbox(
         smtp_url=settings.smtp_url, directory=outbox_dir(settings), sender=settings.mail_from
     )
-    return PeopleServices(accounts=accounts, identities=Identities(accounts, outbox=outbox))
+    mentoring = Mentoring(
+        store,
+        instance_key=accounts.instance_key,
+        instance_url=settings.public_url,
+        outbox=outbox,
+    )
+    return PeopleServices(
+        accounts=accounts, identities=Identities(accounts, outbox=outbox), mentoring=mentoring
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ from schemas.portfolio import (
     IdentityStartSchema,
     LinkedSchema,
     LoginSchema,
+    MentoringLogSchema,
     OwnerSchema,
     RecordPageSchema,
     RecordSummarySchema,
@@ -300,7 +301,53 @@ OPERATIONS.update(
     }
 )
 
+OPERATIONS.update(
+    {
+        "/api/me/mentoring": {
+            "GET": lambda doc: _operation(
+                doc, "Mentoring sessions the owner is a party to", status="200", response=_ANY_LIST
+            ),
+            "POST": lambda doc: _operation(
+                doc,
+                "Log a mentoring session; the other party is sent a link to confirm it",
+                status="201",
+                response=_ANY,
+                body=MentoringLogSchema,
+            ),
+        },
+        "/api/me/mentoring/{session_id}/confirm": {
+            "POST": lambda doc: _operation(
+                doc,
+                "Confirm, from your portfolio, a session the other party logged",
+                status="200",
+                response=_ANY,
+                statuses=("404", "409"),
+            ),
+        },
+        "/mentoring/{token}": {
+            "GET": lambda doc: _operation(
+                doc,
+                "The session a confirmation link asks about (no account needed)",
+                status="200",
+                response=_ANY,
+                statuses=("404", "409"),
+                auth=False,
+            ),
+            "POST": lambda doc: _operation(
+                doc,
+                "Confirm the session by its link; the link is spent",
+                status="200",
+                response=_ANY,
+                statuses=("404", "409"),
+                auth=False,
+            ),
+        },
+    }
+)
+
 PATH_PARAMETERS = {
+    "session_id": "The id of a mentoring session.",
+    "token": "The one-time token of a link sent by e-mail.",
     "token_id": "The id of a session or token (GET /api/me/tokens).",
     "goal_id": "The id of one of the owner's goals.",
     "statement_id": "The id of a statement in the owner's evidence.",

@@ -1,0 +1,283 @@
+"""Mentoring sessions: logged by the mentee or the mentor, confirmed by the other party,
+then recorded as xAPI statements about both.
+
+Logging is an owner-signed "mentoring-logged" entry. The other party is sent a one-time
+link; if they have a portfolio here they can also confirm from it. Confirmation is a
+"mentoring-confirmed" entry in the logger's record: signed by the other party's key when
+they confirm from their portfolio, or by the instance on their behalf (naming the mailbox
+the link went to) when they confirm by link. Only then does the LRS store one statement
+for the mentee ("attended" the session, the mentor as instructor) and one for the mentor
+("mentored"), under the instance's own authority; they are witnessed into the records of
+whoever owns those identities, like any statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from portfolio.clock import format_us, now_us, parse_stored, utc_now_iso
+from portfolio.errors import Conflict, InvalidInput, NotFound
+from portfolio.lrs.ingest import StatementIngest, Submitter
+from portfolio.people.accounts import Owner, normalise_email
+from portfolio.people.outbox import Message, Outbox
+from portfolio.people.witness import witness_new_statements
+from portfolio.record.chain import Draft, apply_with_retry
+from portfolio.record.entry import Role
+from portfolio.record.keys import SigningKey
+from portfolio.storage.base import INSTANCE_DOCS, DeleteDoc, DocChange, PortfolioDoc, Store
+
+SESSIONS = "mentoring"  # instance-wide: the session, by id
+LINKS = "mentoring-link"  # instance-wide: session id by SHA-256 of the link token
+MINE = "mentoring"  # per person: the sessions they are a party to
+LINK_TTL = timedelta(days=14)
+ATTENDED = "http://adlnet.gov/expapi/verbs/attended"
+MENTORED = "http://id.tincanapi.com/verb/mentored"
+MEETING = "http://id.tincanapi.com/activitytype/meeting"
+
+
+def _json(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Mentoring:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        instance_key: SigningKey,
+        instance_url: str,
+        outbox: Outbox,
+    ) -> None:
+        self.store = store
+        self.instance_key = instance_key
+        self.instance_url = instance_url.rstrip("/")
+        self.outbox = outbox
+
+    # --------------------------------------------------------------------- log
+
+    def log(self, owner: Owner, session: Mapping[str, Any]) -> dict[str, Any]:
+        """Log a session (validated by schemas.portfolio.MentoringLogSchema) and send the
+        other party a link to confirm it. Returns the session."""
+        other_email = normalise_email(session["other_email"])
+        if other_email == owner.person.email:
+            raise InvalidInput(
+                "the other party must be someone else", path="other_email", rule="must not be you"
+            )
+        me = {"email": owner.person.email, "name": owner.person.name, "person": owner.person.id}
+        other_person = self.store.people.by_email(other_email)
+        other = {
+            "email": other_email,
+            "name": session["other_name"],
+            "person": other_person.id if other_person else None,
+        }
+        mentee, mentor = (me, other) if session["role"] == "mentee" else (other, me)
+        session_id = uuid.uuid4().hex
+        token = secrets.token_urlsafe(32)
+        record = {
+            "id": session_id,
+            "logged_by": owner.person.id,
+            "logger_role": session["role"],
+            "mentee": mentee,
+            "mentor": mentor,
+            "date": session["date"],
+            "minutes": session["minutes"],
+            "topics": session["topics"],
+            "status": "awaiting confirmation",
+            "created": utc_now_iso(),
+            "expires": format_us(now_us() + int(LINK_TTL.total_seconds() * 1_000_000)),
+            "statements": [],
+        }
+
+        def plan() -> tuple[list[Draft], list[DocChange]]:
+            body = {
+                "id": session_id,
+                "role": session["role"],
+                "other": f"mailto:{other_email}",
+                "date": session["date"],
+                "minutes": session["minutes"],
+                "topics": session["topics"],
+            }
+            return [Draft("mentoring-logged", body, owner.key, Role.OWNER)], self._docs(
+                record, token_hash=_token_hash(token)
+            )
+
+        apply_with_retry(self.store, owner.person.id, plan)
+        if other_person is not None:
+            self._pointer(other_person.id, session_id)
+        self.outbox.send(
+            Message(
+                to=other_email,
+                subject=f"Please confirm your mentoring session with {owner.person.name}",
+                body=(
+                    f"{owner.person.name} logged a mentoring session with you on"
+                    f" {session['date']} ({session['minutes']} minutes): {session['topics']}\n\n"
+                    f"Confirm it here (the link works once, for 14 days):\n"
+                    f"{self.instance_url}/mentoring/{token}\n"
+                ),
+            )
+        )
+        return record
+
+    def _docs(self, record: Mapping[str, Any], *, token_hash: str | None = None) -> list[DocChange]:
+        now = utc_now_iso()
+        docs: list[DocChange] = [
+            PortfolioDoc(INSTANCE_DOCS, SESSIONS, record["id"], _json(record), now),
+            PortfolioDoc(record["logged_by"], MINE, record["id"], b"{}", now),
+        ]
+        if token_hash is not None:
+            docs.append(
+                PortfolioDoc(INSTANCE_DOCS, LINKS, token_hash, _json({"id": record["id"]}), now)
+            )
+        return docs
+
+    def _pointer(self, person_id: str, session_id: str) -> None:
+        doc = PortfolioDoc(person_id, MINE, session_id, b"{}", utc_now_iso())
+        self.store.portfolio.apply(person_id, [], [doc])
+
+    # ---------------------------------------------------------------- reading
+
+    def get(self, session_id: str) -> dict[str, Any]:
+        doc = self.store.portfolio.get_doc(INSTANCE_DOCS, SESSIONS, session_id)
+        if doc is None:
+            raise NotFound(f"no mentoring session {session_id}")
+        session: dict[str, Any] = orjson.loads(doc.body)
+        return session
+
+    def mine(self, owner: Owner) -> list[dict[str, Any]]:
+        ids = [d.key for d in self.store.portfolio.list_docs(owner.person.id, MINE)]
+        return sorted((self.get(i) for i in ids), key=lambda s: (s["date"], s["id"]))
+
+    def by_link(self, token: str) -> dict[str, Any]:
+        """The session a link names. Raises NotFound (unknown or spent) or Conflict
+        (expired)."""
+        doc = self.store.portfolio.get_doc(INSTANCE_DOCS, LINKS, _token_hash(token))
+        if doc is None:
+            raise NotFound("this link is not valid, or was used already")
+        session = self.get(orjson.loads(doc.body)["id"])
+        if parse_stored(session["expires"]) <= now_us():
+            raise Conflict("this link has expired: ask for the session to be logged again")
+        return session
+
+    # ----------------------------------------------------------- confirmation
+
+    def confirm_by_owner(self, owner: Owner, session_id: str) -> dict[str, Any]:
+        """The other party confirms from their own portfolio: they sign it."""
+        session = self.get(session_id)
+        other = session["mentor"] if session["logger_role"] == "mentee" else session["mentee"]
+        if other["person"] != owner.person.id:
+            raise NotFound(f"no mentoring session {session_id} awaits your confirmation")
+        return self._confirm(session, key=owner.key, role=Role.OWNER, on_behalf_of=None)
+
+    def confirm_by_link(self, token: str) -> dict[str, Any]:
+        """The other party confirms by the link they were sent: the instance signs for
+        them, naming how they were identified. The link is spent."""
+        session = self.by_link(token)
+        other = session["mentor"] if session["logger_role"] == "mentee" else session["mentee"]
+        return self._confirm(
+            session,
+            key=self.instance_key,
+            role=Role.INSTANCE,
+            on_behalf_of={
+                "name": other["name"],
+                "identified_by": f"one-time link sent to mailto:{other['email']}",
+            },
+            spent=_token_hash(token),
+        )
+
+    def _confirm(
+        self,
+        session: dict[str, Any],
+        *,
+        key: SigningKey,
+        role: Role,
+        on_behalf_of: Mapping[str, str] | None,
+        spent: str | None = None,
+    ) -> dict[str, Any]:
+        if session["status"] != "awaiting confirmation":
+            raise Conflict("this session is confirmed already")
+        statements = self._statements(session)
+        # The statements first: their ids come from the session, so storing them again
+        # is a no-op, and a confirmation that failed after this point can simply be retried.
+        ingest = StatementIngest(
+            self.store.statements,
+            on_stored=lambda new: witness_new_statements(self.store, self.instance_key, new),
+        )
+        ingest.post(statements, submitter=self._submitter(), version="1.0.3")
+        session = {**session, "status": "confirmed", "statements": [s["id"] for s in statements]}
+
+        def plan() -> tuple[list[Draft], list[DocChange]]:
+            body = {"id": session["id"], "statements": session["statements"]}
+            changes = self._docs(session)
+            if spent is not None:
+                changes.append(DeleteDoc(INSTANCE_DOCS, LINKS, spent))
+            return [Draft("mentoring-confirmed", body, key, role, on_behalf_of)], changes
+
+        apply_with_retry(self.store, session["logged_by"], plan)
+        return session
+
+    def _submitter(self) -> Submitter:
+        authority = {
+            "objectType": "Agent",
+            "name": "cpdfolio",
+            "account": {"homePage": self.instance_url, "name": "cpdfolio-instance"},
+        }
+        return Submitter(client_key="cpdfolio-instance", authority=authority)
+
+    def _statements(self, session: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """One statement per party, with ids derived from the session so that a retried
+        confirmation stores the same statements (a no-op) rather than new ones."""
+        activity = {
+            "objectType": "Activity",
+            "id": f"{self.instance_url}/mentoring/sessions/{session['id']}",
+            "definition": {
+                "type": MEETING,
+                "name": {"en-GB": "Mentoring session"},
+                "description": {"en-GB": session["topics"]},
+            },
+        }
+        mentee = {
+            "objectType": "Agent",
+            "name": session["mentee"]["name"],
+            "mbox": f"mailto:{session['mentee']['email']}",
+        }
+        mentor = {
+            "objectType": "Agent",
+            "name": session["mentor"]["name"],
+            "mbox": f"mailto:{session['mentor']['email']}",
+        }
+        result = {"duration": f"PT{session['minutes']}M", "completion": True}
+        timestamp = f"{session['date']}T12:00:00Z"
+
+        def statement_id(role: str) -> str:
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{activity['id']}#{role}"))
+
+        return [
+            {
+                "id": statement_id("mentee"),
+                "actor": mentee,
+                "verb": {"id": ATTENDED, "display": {"en-GB": "attended"}},
+                "object": activity,
+                "result": result,
+                "context": {"instructor": mentor},
+                "timestamp": timestamp,
+            },
+            {
+                "id": statement_id("mentor"),
+                "actor": mentor,
+                "verb": {"id": MENTORED, "display": {"en-GB": "mentored"}},
+                "object": activity,
+                "result": result,
+                "timestamp": timestamp,
+            },
+        ]
