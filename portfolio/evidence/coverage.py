@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from portfolio.evidence.ledger import COVERAGE, EVIDENCE
+from portfolio.evidence.ledger import COVERAGE, EVIDENCE, TOTALS
 from portfolio.goals import list_goals
 from portfolio.standards.catalogue import get_framework
 from portfolio.storage.base import Store
@@ -51,8 +51,13 @@ def dashboard(store: Store, person_id: str, framework_uri: str) -> dict[str, Any
         "items": items,
         "goals": goals,
         "totals": {
-            "evidence": store.portfolio.count_docs(person_id, EVIDENCE),
+            "evidence": _evidence_count(store, person_id),
             "items_with_evidence": sum(1 for i in items if i["count"] > 0),
             "items": len(items),
         },
     }
+
+
+def _evidence_count(store: Store, person_id: str) -> int:
+    doc = store.portfolio.get_doc(person_id, TOTALS, EVIDENCE)
+    return 0 if doc is None else int(orjson.loads(doc.body)["evidence"])

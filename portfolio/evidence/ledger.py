@@ -12,7 +12,8 @@ Documents (per person):
   (item, statement), so an item's evidence lists in time order and its latest is found;
 - "coverage", key = item: {item, count, hours, latest, reflections};
 - "goal", key = goal id: the goal, with `progress` per item: {count, hours, latest} of
-  the evidence stored since the goal was set.
+  the evidence stored since the goal was set;
+- "totals", key "evidence": {evidence: how many statements are evidence here}.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ BY_ITEM = "evidence-by-item"
 COVERAGE = "coverage"
 GOAL = "goal"
 REFLECTION = "reflection"
+TOTALS = "totals"  # one document, key "evidence": {"evidence": n}
 
 Json = dict[str, Any]
 
@@ -89,6 +91,13 @@ class Ledger:
         return out
 
     # ------------------------------------------------------------------- evidence
+
+    def new_evidence(self, evidence: Json) -> None:
+        """Keep a newly witnessed statement's evidence document, and count it."""
+        self.put(EVIDENCE, evidence["statement"], evidence)
+        totals = self.get(TOTALS, EVIDENCE) or {"evidence": 0}
+        totals["evidence"] += 1
+        self.put(TOTALS, EVIDENCE, totals)
 
     def attach(self, evidence: Json, item: str, link: Mapping[str, Any]) -> bool:
         """Count `evidence` toward `item` (link: {source, hours, rules?, rationale?}).

@@ -129,7 +129,7 @@ def _witness(
                 continue
             statement = orjson.loads(record.body)
             evidence = _evidence(record, statement, identity)
-            ledger.put(EVIDENCE, record.id, evidence)
+            ledger.new_evidence(evidence)
             found = {} if record.voided else apply_rules(rules, statement, identity)
             for item, mapped in sorted(found.items()):
                 link = {"source": "rule", "rules": mapped["rules"], "hours": mapped["hours"]}
