@@ -155,8 +155,11 @@ def load(schema: type[Schema], data: Any) -> dict[str, Any]:
 
 
 def _first(messages: Any, path: str = "") -> tuple[str, str]:
+    """The first message and its path: ``actions[0].type`` (list items as ``[i]``)."""
     if isinstance(messages, dict):
         for key, inner in messages.items():
+            if isinstance(key, int):
+                return _first(inner, f"{path}[{key}]")
             return _first(inner, f"{path}.{key}" if path else str(key))
     if isinstance(messages, list) and messages:
         return _first(messages[0], path)

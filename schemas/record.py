@@ -11,6 +11,8 @@ import re
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from schemas.assessment import record_bodies
+
 __all__ = ["BODY_SCHEMAS", "EntrySchema", "PublicKeySchema", "envelope_problem"]
 
 _HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be 64 lower-case hex digits")
@@ -212,4 +214,6 @@ BODY_SCHEMAS: dict[str, tuple[Schema, frozenset[str]]] = {
     "reflection-written": (ReflectionSchema(), frozenset({"owner"})),
     "mentoring-logged": (MentoringLoggedSchema(), frozenset({"owner"})),
     "mentoring-confirmed": (MentoringConfirmedSchema(), _OWNER_OR_INSTANCE),
+    # The Professional Development Analysis (portfolio.assessment).
+    **record_bodies(),
 }

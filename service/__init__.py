@@ -36,11 +36,12 @@ def create_app(
     errors.init_app(app)
     health.init_app(app)
 
-    from service import api, api_mentoring, api_portfolio, openapi, people, xapi
+    from service import api, api_assessment, api_mentoring, api_portfolio, openapi, people, xapi
 
     people.init_app(app)
     xapi.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_assessment.bp)
     app.register_blueprint(api_portfolio.bp)
     app.register_blueprint(api_mentoring.bp)
     openapi.init_app(app)

@@ -31,7 +31,7 @@ from schemas.xapi.resources import (
     StatementIdList,
     StatementResultSchema,
 )
-from service.openapi import portfolio_operations
+from service.openapi import assessment_operations, portfolio_operations
 from service.openapi.components import (
     BINARY,
     Doc,
@@ -310,6 +310,7 @@ def _static(doc: Doc) -> dict[str, Any]:
 PATH_PARAMETERS = {
     "filename": "A path under the static folder (it may contain '/').",
     **portfolio_operations.PATH_PARAMETERS,
+    **assessment_operations.PATH_PARAMETERS,
 }
 
 #: What each documented path and method does. HEAD and OPTIONS are derived.
@@ -347,4 +348,5 @@ OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
     "/xapi/activities": {"GET": _activities},
     "/xapi/agents": {"GET": _agents},
     **portfolio_operations.OPERATIONS,
+    **assessment_operations.OPERATIONS,
 }

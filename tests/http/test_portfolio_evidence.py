@@ -230,7 +230,7 @@ def test_goals_progress_comes_from_evidence_since_the_goal_was_set(owner: Api, x
         ({"title": "x", "items": [KS1], "target_date": "next June"}, "target_date"),
         (
             {"title": "x", "items": [KS1], "actions": [{"type": "golf", "description": "x"}]},
-            "actions.0.type",
+            "actions[0].type",
         ),
     ],
 )
