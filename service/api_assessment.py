@@ -8,22 +8,17 @@ owner's analysis id is a 404, exactly like an id that does not exist.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, request
-from marshmallow import Schema
 
 from portfolio.assessment import analysis, report, reviews
-from portfolio.errors import InvalidInput
 from portfolio.lrs.params import require_only
 from schemas.assessment import (
     AnalysisCreateSchema,
     ReviewerInviteSchema,
     ReviewSubmitSchema,
     SelfRatingsSchema,
-    load,
 )
-from schemas.errors import SchemaViolation
+from service.api import load_body
 from service.json import json_response
 from service.people import current_owner, services
 from service.store import get_store
@@ -31,23 +26,6 @@ from service.store import get_store
 bp = Blueprint("api_assessment", __name__)
 
 ANALYSES = "/api/me/analyses"
-
-
-def _body(schema: type[Schema]) -> dict[str, Any]:
-    """The JSON body loaded through `schema`; InvalidInput names the path and rule."""
-    data = request.get_json(silent=True)
-    if data is None:
-        raise InvalidInput(
-            "the body must be a JSON object (Content-Type: application/json)",
-            path="",
-            rule="must be a JSON object",
-        )
-    try:
-        return load(schema, data)
-    except SchemaViolation as exc:
-        raise InvalidInput(
-            f"{exc.path or 'body'} {exc.rule}", path=exc.path, rule=exc.rule
-        ) from exc
 
 
 def _no_params() -> None:
@@ -64,7 +42,7 @@ def analyses() -> Response:
 @bp.post(ANALYSES)
 def start() -> Response:
     owner = current_owner()
-    body = _body(AnalysisCreateSchema)
+    body = load_body(AnalysisCreateSchema)
     store = get_store()
     analysis_id = analysis.start_analysis(
         store,
@@ -94,7 +72,7 @@ def close(analysis_id: str) -> Response:
 @bp.put(f"{ANALYSES}/<analysis_id>/self-ratings")
 def self_ratings(analysis_id: str) -> Response:
     owner = current_owner()
-    body = _body(SelfRatingsSchema)
+    body = load_body(SelfRatingsSchema)
     store = get_store()
     analysis.set_self_ratings(store, owner, analysis_id, body["ratings"])
     return json_response(report.analysis_view(store, owner.person.id, analysis_id))
@@ -103,7 +81,7 @@ def self_ratings(analysis_id: str) -> Response:
 @bp.post(f"{ANALYSES}/<analysis_id>/reviewers")
 def invite(analysis_id: str) -> Response:
     owner = current_owner()
-    body = _body(ReviewerInviteSchema)
+    body = load_body(ReviewerInviteSchema)
     store = get_store()
     people = services()
     reviewer_id = reviews.invite(
@@ -151,7 +129,7 @@ def review(token: str) -> Response:
     """The reviewer's ratings; the link is spent."""
     store = get_store()
     reviews.open_link(store, token)  # the link is the credential: it is checked first
-    body = _body(ReviewSubmitSchema)
+    body = load_body(ReviewSubmitSchema)
     received = reviews.submit(
         store, token, body["ratings"], instance_key=services().accounts.instance_key
     )

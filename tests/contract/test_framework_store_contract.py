@@ -7,11 +7,7 @@ tests on mongomock, which checks the adapter's documents and filters, not a data
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -19,26 +15,6 @@ from portfolio.errors import Conflict
 from portfolio.storage.base import FrameworkRecord, Store, version_order
 
 URI = "https://frameworks.example.org/contract"
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
-    if request.param == "sqlite":
-        from portfolio.storage.sqlite import SqliteStore
-
-        s: Store = SqliteStore(tmp_path / "contract.db")
-    else:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            pytest.skip("MONGODB_URI is not set: the MongoDB contract run needs a MongoDB server")
-        from portfolio.storage.mongo import MongoStore
-
-        s = MongoStore(uri, database=f"cpdfolio_contract_{uuid.uuid4().hex[:12]}")
-    s.migrate()
-    yield s
-    if request.param == "mongo":
-        s.drop_database()  # type: ignore[attr-defined]
-    s.close()
 
 
 def record(

@@ -7,10 +7,8 @@ transactions); without one those cases are skipped and say so.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -37,26 +35,6 @@ from portfolio.storage.base import (
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 ATTEMPTED = "http://adlnet.gov/expapi/verbs/attempted"
-
-
-@pytest.fixture(params=["sqlite", "mongo"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
-    if request.param == "sqlite":
-        from portfolio.storage.sqlite import SqliteStore
-
-        s: Store = SqliteStore(tmp_path / "contract.db")
-    else:
-        uri = os.environ.get("MONGODB_URI")
-        if not uri:
-            pytest.skip("MONGODB_URI is not set: the MongoDB contract run needs a MongoDB server")
-        from portfolio.storage.mongo import MongoStore
-
-        s = MongoStore(uri, database=f"cpdfolio_contract_{uuid.uuid4().hex[:12]}")
-    s.migrate()
-    yield s
-    if request.param == "mongo":
-        s.drop_database()  # type: ignore[attr-defined]
-    s.close()
 
 
 def agent(name: str) -> dict[str, Any]:

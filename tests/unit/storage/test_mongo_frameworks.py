@@ -10,9 +10,7 @@ The real check is tests/contract/test_framework_store_contract.py with MONGODB_U
 
 from __future__ import annotations
 
-import inspect
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from portfolio.storage.base import FrameworkRecord
 from portfolio.storage.mongo import MongoStore
 from portfolio.storage.mongo_schema import FRAMEWORKS, V4_FRAMEWORK_INDEXES
 from tests.contract import test_framework_store_contract as contract
+from tests.unit.storage.mongomock_support import contract_cases
 
 mongomock = pytest.importorskip(
     "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
@@ -28,26 +27,7 @@ mongomock = pytest.importorskip(
 
 
 def _contract_tests() -> list[Any]:
-    cases = []
-    for name, fn in sorted(vars(contract).items()):
-        if not name.startswith("test_") or list(inspect.signature(fn).parameters) != ["store"]:
-            continue
-        cases.append(pytest.param(fn, id=name.removeprefix("test_")))
-    return cases
-
-
-@pytest.fixture
-def mongomock_store() -> Iterator[MongoStore]:
-    store = MongoStore(
-        "mongodb://mongomock.invalid/ignored",
-        database=f"cpdfolio_unit_{uuid.uuid4().hex[:12]}",
-        client=mongomock.MongoClient(),
-        unsafe_without_transactions=True,
-    )
-    store.migrate()
-    yield store
-    store.drop_database()
-    store.close()
+    return contract_cases(contract)
 
 
 @pytest.mark.parametrize("contract_test", _contract_tests())

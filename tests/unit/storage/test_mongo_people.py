@@ -8,9 +8,7 @@ with MONGODB_URI set), as for the statement store.
 
 from __future__ import annotations
 
-import inspect
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,46 +16,23 @@ import pytest
 from portfolio.storage.mongo import MongoStore
 from portfolio.storage.mongo_schema import RECORD_ENTRIES
 from tests.contract import test_people_record_contract as contract
+from tests.unit.storage.mongomock_support import contract_cases
 
 mongomock = pytest.importorskip(
     "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
 )
 
 # Needs a server: mongomock's inserts are not atomic across threads.
-_NEEDS_A_SERVER = {"test_two_racing_appenders_one_wins"}
+MONGOMOCK_CANNOT = {
+    "test_two_racing_appenders_one_wins": (
+        "mongomock has no transactions or atomic inserts across threads; this runs against"
+        " a real server (MONGODB_URI)"
+    ),
+}
 
 
 def _contract_tests() -> list[Any]:
-    cases = []
-    for name, fn in sorted(vars(contract).items()):
-        if not name.startswith("test_") or list(inspect.signature(fn).parameters) != ["store"]:
-            continue
-        marks = (
-            [
-                pytest.mark.skip(
-                    reason="mongomock has no transactions or atomic inserts across "
-                    "threads; this runs against a real server (MONGODB_URI)"
-                )
-            ]
-            if name in _NEEDS_A_SERVER
-            else []
-        )
-        cases.append(pytest.param(fn, id=name.removeprefix("test_"), marks=marks))
-    return cases
-
-
-@pytest.fixture
-def mongomock_store() -> Iterator[MongoStore]:
-    store = MongoStore(
-        "mongodb://mongomock.invalid/ignored",
-        database=f"cpdfolio_unit_{uuid.uuid4().hex[:12]}",
-        client=mongomock.MongoClient(),
-        unsafe_without_transactions=True,
-    )
-    store.migrate()
-    yield store
-    store.drop_database()
-    store.close()
+    return contract_cases(contract, MONGOMOCK_CANNOT)
 
 
 @pytest.mark.parametrize("contract_test", _contract_tests())

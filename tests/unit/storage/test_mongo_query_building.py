@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,6 +48,7 @@ from portfolio.storage.mongo_schema import (
     V2_DOCUMENT_INDEXES,
 )
 from tests.contract import test_store_contract as contract
+from tests.unit.storage.mongomock_support import contract_cases
 
 mongomock = pytest.importorskip(
     "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
@@ -72,32 +73,7 @@ MONGOMOCK_CANNOT = {
 
 
 def _contract_tests() -> list[Any]:
-    """Every contract test that takes just a store, as a parameter named after it."""
-    cases = []
-    for name, fn in sorted(vars(contract).items()):
-        if not name.startswith("test_") or not callable(fn):
-            continue
-        if list(inspect.signature(fn).parameters) != ["store"]:
-            continue
-        marks = (
-            [pytest.mark.skip(reason=MONGOMOCK_CANNOT[name])] if name in MONGOMOCK_CANNOT else []
-        )
-        cases.append(pytest.param(fn, id=name.removeprefix("test_"), marks=marks))
-    return cases
-
-
-@pytest.fixture
-def mongomock_store() -> Iterator[MongoStore]:
-    store = MongoStore(
-        "mongodb://mongomock.invalid/ignored",
-        database=f"cpdfolio_unit_{uuid.uuid4().hex[:12]}",
-        client=mongomock.MongoClient(),
-        unsafe_without_transactions=True,
-    )
-    store.migrate()
-    yield store
-    store.drop_database()
-    store.close()
+    return contract_cases(contract, MONGOMOCK_CANNOT)
 
 
 @pytest.mark.parametrize("contract_test", _contract_tests())
