@@ -78,6 +78,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     store = open_store(settings.database_url)
     store.ping()  # fails with a clear message when `db init` has not been run
     has_clients = bool(store.clients.list())
+    has_people = bool(store.people.list())
     store.close()
     url = f"http://{host}:{port}"
     click.echo(
@@ -88,6 +89,12 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "No LRS clients yet. Create one for your platform with:\n"
             "  .venv/bin/cpdfolio clients create --name 'My LMS' "
             "--scope statements/write --scope statements/read --json"
+        )
+    if not has_people:
+        click.echo(
+            "No portfolios yet. Create one (the password is read from stdin) with:\n"
+            "  echo 'a long passphrase' | .venv/bin/cpdfolio people create "
+            "--email you@council.example --name 'Your Name' --password-stdin"
         )
     from service.wsgi import run_gunicorn
 

@@ -174,3 +174,15 @@ def test_rules_add_list_remove_and_bad_rules_store_nothing(instance: Instance) -
     assert len(json.loads(instance.cli("rules", "list", "--json").stdout)) == 1
     assert instance.cli("rules", "remove", "strategic-leader").returncode == 0
     assert instance.cli("rules", "remove", "strategic-leader").returncode == 1
+
+
+def test_first_serve_says_how_to_create_a_client_and_a_portfolio(instance: Instance) -> None:
+    instance.cli("db", "init")
+    instance.serve(workers=1)
+    output = instance.stop()
+    assert "cpdfolio serving on http://127.0.0.1:" in output
+    assert "cpdfolio clients create" in output
+    assert "cpdfolio people create" in output
+    _create(instance)
+    instance.serve(workers=1)
+    assert "cpdfolio people create" not in instance.stop()
