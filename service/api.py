@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from portfolio.errors import InvalidInput
+from portfolio.lrs.params import require_only
 from portfolio.people.accounts import IssuedToken, Owner
 from portfolio.record.chain import verify_stored_record
 from portfolio.storage.base import IdentityLink, SessionRecord
@@ -152,8 +153,9 @@ def confirm_link() -> Response:
 def record() -> Response:
     """The owner's record, a page at a time: entries after `after`, at most `limit`."""
     owner = current_owner()
-    after = _int_param("after", default=0, minimum=0)
-    limit = _int_param("limit", default=100, minimum=1, maximum=RECORD_PAGE_MAX)
+    require_only(request.args.to_dict(), ("after", "limit"), "GET /api/me/record")
+    after = int_param("after", default=0, minimum=0)
+    limit = int_param("limit", default=100, minimum=1, maximum=RECORD_PAGE_MAX)
     entries = get_store().records.entries(owner.person.id, after=after, limit=limit)
     return json_response(
         {
@@ -185,12 +187,9 @@ def verification() -> Response:
     )
 
 
-def _int_param(name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
-    allowed = {"after", "limit"}
-    unknown = set(request.args) - allowed
-    if unknown:
-        first = sorted(unknown)[0]
-        raise InvalidInput(f"unknown parameter {first}", path=first, rule="is not a parameter")
+def int_param(name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """The whole-number query parameter `name` (`default` when absent); InvalidInput when
+    it is not a whole number within the bounds."""
     raw = request.args.get(name)
     if raw is None:
         return default

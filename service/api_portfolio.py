@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from portfolio.errors import InvalidInput
 from portfolio.evidence import links
 from portfolio.evidence.coverage import dashboard
 from portfolio.goals import get_goal, list_goals, set_goal, update_goal
@@ -20,7 +19,7 @@ from schemas.portfolio import (
     GoalUpdateSchema,
     ReflectionCreateSchema,
 )
-from service.api import load_body
+from service.api import int_param, load_body
 from service.json import json_response
 from service.people import current_owner
 from service.store import get_store
@@ -113,7 +112,7 @@ def evidence_for_item() -> Response:
     """The evidence counted toward one item, newest first."""
     owner = current_owner()
     params = _params("item", "limit")
-    limit = _limit(params.get("limit"))
+    limit = int_param("limit", default=100, minimum=1, maximum=1000)
     item = required(params, "item", "GET /api/me/evidence")
     return json_response(links.evidence_for_item(get_store(), owner.person.id, item, limit=limit))
 
@@ -162,11 +161,3 @@ def reflect() -> Response:
     if "statement" in about:
         about["statement"] = str(about["statement"])
     return json_response(links.reflect(get_store(), owner, body), status=201)
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 100
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput("limit must be 1-1000", path="limit", rule="must be 1-1000")
-    return int(raw)

@@ -9,13 +9,7 @@ import click
 
 from portfolio.errors import InvalidInput
 from portfolio.evidence.rules import delete_rule, list_rules, parse_rule, save_rule
-from portfolio.storage import open_store
-from portfolio.storage.base import Store
-from service.cli import _domain_errors, _settings
-
-
-def _store() -> Store:
-    return open_store(_settings().database_url)
+from service.cli import _domain_errors, _store
 
 
 @click.group()

@@ -68,6 +68,19 @@ def build(
     return entries
 
 
+def _on_current_head(
+    records: RecordStore, person_id: str, attempt: Callable[[SignedEntry | None], T]
+) -> T:
+    """Run `attempt` with the record's current head, again while another writer moves the
+    head first (RecordHeadMoved). Raises Conflict after repeated races."""
+    for _attempt in range(_APPEND_ATTEMPTS):
+        try:
+            return attempt(records.head(person_id))
+        except RecordHeadMoved:
+            continue
+    raise Conflict(f"the record of {person_id} is changing too fast; try again")
+
+
 def append_with_retry(
     records: RecordStore,
     person_id: str,
@@ -77,16 +90,15 @@ def append_with_retry(
     """Build the drafts on the current head and write them: with `write` (which stores a
     change together with the entries, e.g. PersonStore.link) or a plain append. Builds
     again when another writer appended first. Raises Conflict after repeated races."""
-    for _attempt in range(_APPEND_ATTEMPTS):
-        entries = build(person_id, drafts, head=records.head(person_id))
-        try:
-            if write is not None:
-                return write(entries)
-            records.append(person_id, entries)
-            return None
-        except RecordHeadMoved:
-            continue
-    raise Conflict(f"the record of {person_id} is changing too fast; try again")
+
+    def attempt(head: SignedEntry | None) -> T | None:
+        entries = build(person_id, drafts, head=head)
+        if write is not None:
+            return write(entries)
+        records.append(person_id, entries)
+        return None
+
+    return _on_current_head(records, person_id, attempt)
 
 
 def apply_with_retry(
@@ -98,16 +110,14 @@ def apply_with_retry(
     the document changes; both are written together on the current head. If another
     writer changed the portfolio meanwhile (the head moved), `plan` runs again on the new
     state. Returns the entries appended. Raises Conflict after repeated races."""
-    for _attempt in range(_APPEND_ATTEMPTS):
-        head = store.records.head(person_id)
+
+    def attempt(head: SignedEntry | None) -> list[SignedEntry]:
         drafts, changes = plan()
         entries = build(person_id, drafts, head=head)
-        try:
-            store.portfolio.apply(person_id, entries, changes)
-            return entries
-        except RecordHeadMoved:
-            continue
-    raise Conflict(f"the portfolio of {person_id} is changing too fast; try again")
+        store.portfolio.apply(person_id, entries, changes)
+        return entries
+
+    return _on_current_head(store.records, person_id, attempt)
 
 
 def iter_entries(records: RecordStore, person_id: str) -> Iterator[SignedEntry]:

@@ -1,7 +1,8 @@
 """Running a storage contract module on mongomock: its store fixture, and the module's
 tests as parameters.
 
-mongomock is not a database: these runs check the documents the MongoDB adapter writes
+mongomock is a pinned dev dependency, imported plainly: a broken install fails here rather
+than skipping. It is not a database: these runs check the documents the MongoDB adapter writes
 and the filters it builds. The real check is the contract run with MONGODB_URI set.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
+import mongomock
 import pytest
 
 from portfolio.storage.mongo import MongoStore
@@ -34,9 +36,6 @@ def contract_cases(contract: ModuleType, cannot: Mapping[str, str] = {}) -> list
 
 def mongomock_store_fixture() -> Iterator[MongoStore]:
     """A migrated MongoStore over a fresh mongomock client (use as a fixture body)."""
-    mongomock = pytest.importorskip(
-        "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
-    )
     store = MongoStore(
         "mongodb://mongomock.invalid/ignored",
         database=f"cpdfolio_unit_{uuid.uuid4().hex[:12]}",

@@ -21,10 +21,6 @@ from portfolio.storage.mongo_schema import FRAMEWORKS, V4_FRAMEWORK_INDEXES
 from tests.contract import test_framework_store_contract as contract
 from tests.unit.storage.mongomock_support import contract_cases
 
-mongomock = pytest.importorskip(
-    "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
-)
-
 
 def _contract_tests() -> list[Any]:
     return contract_cases(contract)

@@ -18,10 +18,6 @@ from portfolio.storage.mongo_schema import RECORD_ENTRIES
 from tests.contract import test_people_record_contract as contract
 from tests.unit.storage.mongomock_support import contract_cases
 
-mongomock = pytest.importorskip(
-    "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
-)
-
 # Needs a server: mongomock's inserts are not atomic across threads.
 MONGOMOCK_CANNOT = {
     "test_two_racing_appenders_one_wins": (

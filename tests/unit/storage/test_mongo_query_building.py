@@ -21,6 +21,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import mongomock
 import orjson
 import pytest
 
@@ -49,10 +50,6 @@ from portfolio.storage.mongo_schema import (
 )
 from tests.contract import test_store_contract as contract
 from tests.unit.storage.mongomock_support import contract_cases
-
-mongomock = pytest.importorskip(
-    "mongomock", reason="mongomock is not installed (pip install -e '.[dev]' installs it)"
-)
 
 # Contract tests mongomock cannot stand in for, and why.
 MONGOMOCK_CANNOT = {
