@@ -196,6 +196,27 @@ class MentoringConfirmedSchema(_Strict):
     statements = fields.List(fields.UUID(), required=True)
 
 
+class MovedSchema(_Strict):
+    """The owner moved their portfolio to another instance (portfolio.bundle): from and to
+    where, the SHA-256 of the bundle's manifest, and the new instance's key, which the
+    owner vouches for by signing this entry."""
+
+    from_instance = fields.String(required=True, data_key="from")
+    to_instance = fields.String(required=True, data_key="to")
+    bundle = fields.String(required=True, validate=_HEX64)
+    instance_key = fields.Nested(PublicKeySchema, required=True)
+
+
+class ArrivalWitnessedSchema(_Strict):
+    """The new instance verified the bundle and took the portfolio in: what arrived, and
+    the statement ids it already held with different content (kept as they were)."""
+
+    bundle = fields.String(required=True, validate=_HEX64)
+    entries = fields.Integer(required=True, validate=validate.Range(min=0))
+    statements = fields.Integer(required=True, validate=validate.Range(min=0))
+    conflicts = fields.List(fields.UUID(), required=True)
+
+
 _OWNER_OR_INSTANCE = frozenset({"owner", "instance"})
 
 #: The body schema of each kind (an instance, reused: schemas keep no state between
@@ -214,6 +235,9 @@ BODY_SCHEMAS: dict[str, tuple[Schema, frozenset[str]]] = {
     "reflection-written": (ReflectionSchema(), frozenset({"owner"})),
     "mentoring-logged": (MentoringLoggedSchema(), frozenset({"owner"})),
     "mentoring-confirmed": (MentoringConfirmedSchema(), _OWNER_OR_INSTANCE),
+    # Moving between instances (portfolio.bundle).
+    "moved": (MovedSchema(), frozenset({"owner"})),
+    "arrival-witnessed": (ArrivalWitnessedSchema(), frozenset({"instance"})),
     # The Professional Development Analysis (portfolio.assessment).
     **record_bodies(),
 }

@@ -44,6 +44,9 @@ def create_app(
     app.register_blueprint(api_assessment.bp)
     app.register_blueprint(api_portfolio.bp)
     app.register_blueprint(api_mentoring.bp)
+    from service import api_bundle
+
+    app.register_blueprint(api_bundle.bp)
     openapi.init_app(app)
 
     @app.after_request

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 from portfolio.errors import InvalidInput
 from portfolio.lrs.params import require_only
 from portfolio.people.accounts import IssuedToken, Owner
-from portfolio.record.chain import verify_stored_record
+from portfolio.record.chain import verify_portfolio_record
 from portfolio.storage.base import IdentityLink, SessionRecord
 from schemas.errors import SchemaViolation
 from schemas.portfolio import (
@@ -172,7 +172,7 @@ def record() -> Response:
 def verification() -> Response:
     """Verify the owner's whole record now; 200 with a summary, or the first failure."""
     owner = current_owner()
-    summary = verify_stored_record(get_store().records, owner.person.id)
+    summary = verify_portfolio_record(get_store(), owner.person.id)
     return json_response(
         {
             "person": summary.person,

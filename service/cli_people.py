@@ -13,7 +13,7 @@ import click
 
 from portfolio.errors import InvalidInput
 from portfolio.lrs.params import parse_agent
-from portfolio.record.chain import verify_stored_record
+from portfolio.record.chain import verify_portfolio_record
 from portfolio.record.verify import RecordVerificationFailed
 from portfolio.storage import open_store
 from service.cli import _domain_errors, _settings
@@ -120,7 +120,7 @@ def record_verify(email: str) -> None:
     services = _services()
     person = services.accounts.get(email)
     try:
-        summary = verify_stored_record(services.accounts.store.records, person.id)
+        summary = verify_portfolio_record(services.accounts.store, person.id)
     except RecordVerificationFailed as exc:
         click.echo(f"FAILED: entry {exc.seq}: {exc.reason}", err=True)
         sys.exit(1)

@@ -23,6 +23,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # Limits (each answered with a clear 400/413).
     max_body_bytes: int = 10 * 1024 * 1024
+    # The largest bundle POST /api/arrivals takes (a portfolio with 100,000 statements
+    # is about 40 MB).
+    max_bundle_bytes: int = 1024 * 1024 * 1024
     max_batch_statements: int = 1000
     max_attachment_bytes: int = 8 * 1024 * 1024
     max_json_depth: int = 32

@@ -131,12 +131,29 @@ def iter_entries(records: RecordStore, person_id: str) -> Iterator[SignedEntry]:
         after = page[-1].seq
 
 
-def verify_stored_record(records: RecordStore, person_id: str) -> ChainSummary:
-    """Verify a record in the store against every key this instance has had.
+#: Other instances' keys that signed entries of a record before it moved here (one
+#: portfolio document each, written by portfolio.bundle.importer).
+FOREIGN_INSTANCE_KEYS = "instance-key"
 
-    Raises RecordVerificationFailed naming the first entry that fails."""
+
+def verify_stored_record(
+    records: RecordStore, person_id: str, *, also_trusted: Mapping[str, PublicKey] | None = None
+) -> ChainSummary:
+    """Verify a record in the store against every key this instance has had (and the
+    keys `also_trusted`). Raises RecordVerificationFailed naming the first failing entry."""
     trusted = {key.id: PublicKey(id=key.id, public=key.public) for key in records.instance_keys()}
+    trusted.update(also_trusted or {})
     return verify_record(person_id, iter_entries(records, person_id), instance_keys=trusted)
+
+
+def verify_portfolio_record(store: Store, person_id: str) -> ChainSummary:
+    """Verify a person's record here, trusting this instance's keys and the keys of the
+    instances it was kept at before it moved here (which came with it, in its bundle)."""
+    foreign = {}
+    for doc in store.portfolio.list_docs(person_id, FOREIGN_INSTANCE_KEYS):
+        value = json.loads(doc.body)
+        foreign[doc.key] = PublicKey(id=value["id"], public=value["public"])
+    return verify_stored_record(store.records, person_id, also_trusted=foreign)
 
 
 # ------------------------------------------------------------------------ instance key

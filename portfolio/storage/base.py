@@ -12,10 +12,12 @@ cursors correct while statements keep arriving, and `consistent_through()` truth
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Protocol
+
+import orjson
 
 from portfolio.errors import PreconditionFailed
 from portfolio.record.entry import SignedEntry
@@ -445,6 +447,21 @@ class DeleteDoc:
 DocChange = PortfolioDoc | DeleteDoc
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A portfolio arriving from a bundle, as PortfolioStore.arrive takes it in."""
+
+    person: PersonRecord
+    new: bool  # create the person; else they are here already (a move back)
+    end_sessions: bool  # their key changed while away: sessions sealed the old one
+    identities: Sequence[IdentityLink]  # identities to link (not linked here yet)
+    after_seq: int  # the record's head here (0: no record yet)
+    # Each called for a fresh stream (from the bundle): a store may run its transaction
+    # again after a transient failure, and must then read them again.
+    entries: Callable[[], Iterable[SignedEntry]]
+    docs: Callable[[], Iterable[PortfolioDoc]]
+
+
 class PortfolioStore(Protocol):
     def apply(
         self, person_id: str, entries: Sequence[SignedEntry], changes: Sequence[DocChange]
@@ -464,6 +481,25 @@ class PortfolioStore(Protocol):
         ...
 
     def count_docs(self, person_id: str, collection: str, *, prefix: str = "") -> int: ...
+
+    def docs_of(
+        self, person_id: str, *, after: tuple[str, str] | None = None, limit: int = 500
+    ) -> list[PortfolioDoc]:
+        """All of a person's documents, every collection, ordered by (collection, key),
+        those after `after` (a (collection, key) pair), at most `limit`."""
+        ...
+
+    def arrive(self, arrival: Arrival) -> None:
+        """Take in a portfolio from a bundle, all or nothing (portfolio.bundle.importer).
+
+        Creates the person (or, when they are here already, replaces their sealed key
+        and, if `end_sessions`, ends their sessions), links the identities, appends the
+        entries after seq `after_seq`, and replaces every document of the person with
+        `docs`. The streams are read inside the transaction; if one raises, nothing is
+        written. Raises Conflict when the email or an identity belongs to someone else,
+        RecordHeadMoved when the record's head is not at `after_seq`.
+        """
+        ...
 
 
 # ------------------------------------------------------------------------------ store
@@ -492,6 +528,9 @@ class Store(Protocol):
 
     @property
     def portfolio(self) -> PortfolioStore: ...
+
+    @property
+    def erasure(self) -> ErasureStore: ...
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; return the names of the migrations applied."""
@@ -710,4 +749,149 @@ class FrameworkStore(Protocol):
 
     def list(self) -> list[FrameworkSummary]:
         """Every stored version of every framework, by uri, then in version order."""
+        ...
+
+
+# ============================================================================ erasure
+# Erasing a portfolio (GDPR Article 17: the owner's own request, or an administrator's on
+# a verified request) and applying an instance's retention period. These deletions cross
+# every part of the store, so they have a port of their own: each adapter names, in one
+# place, every table or collection that can hold a person's data, and deletes it all in
+# one transaction. Voiding is not erasure: a voided statement stays stored (Data 2.3.2).
+
+# Instance-wide documents (person INSTANCE_DOCS): one per erasure, holding no personal
+# data (when, who asked, how much went), so that an erasure is accountable afterwards.
+ERASURES = "erasure"
+
+
+def attachment_hashes(body: bytes) -> frozenset[str]:
+    """The lower-case sha2 of every attachment a statement's JSON declares.
+
+    Attachment data is kept once per hash for every statement that declares it, so an
+    adapter deletes the data only once no remaining statement declares its hash.
+    """
+    if b'"attachments"' not in body:
+        return frozenset()
+    statement = orjson.loads(body)
+    return frozenset(
+        str(attachment["sha2"]).lower()
+        for attachment in statement.get("attachments") or ()
+        if isinstance(attachment, dict) and "sha2" in attachment
+    )
+
+
+@dataclass(frozen=True)
+class ErasureScope:
+    """What erasing one person covers, as the store finds it.
+
+    `identities` are the agent keys that name the person (their linked identities and
+    the other keys of the same mailboxes). `statements` are the stored statements to
+    delete: those the person's record witnesses, those naming one of the identities
+    anywhere the agents index looks (actor, object, authority, context, Group members,
+    SubStatement: both `direct` and `related`), and the voiding statements that target
+    any of them. `witnesses` maps every other person whose record witnesses some of these
+    statements to those statements: their records say "statement-erased".
+    """
+
+    person_id: str
+    identities: frozenset[str]
+    statements: frozenset[str]
+    witnesses: Mapping[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """Entries to append to another person's record, and the document changes that go
+    with them (their evidence losing an erased statement), written with the erasure."""
+
+    person_id: str
+    entries: Sequence[SignedEntry]
+    changes: Sequence[DocChange]
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    """How much one erasure deleted: what its tombstone keeps (numbers, never names)."""
+
+    statements: int = 0
+    attachments: int = 0
+    # xAPI State and Agent Profile documents whose agent is one of the identities.
+    documents: int = 0
+    # Canonical Activity definitions no remaining statement mentions.
+    activities: int = 0
+    record_entries: int = 0
+    portfolio_docs: int = 0
+    identities: int = 0
+    sessions: int = 0
+    challenges: int = 0
+    # Instance-wide documents naming the person (mentoring sessions, one-time links) and
+    # other people's pointers to them.
+    shared_docs: int = 0
+    # Other people's records that got a "statement-erased" entry.
+    other_records: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class RetentionCounts:
+    """What a retention run deleted (or, in a dry run, would delete)."""
+
+    statements: int = 0
+    attachments: int = 0
+    sessions: int = 0
+    challenges: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+class ErasureScopeChanged(PreconditionFailed):
+    """Raised by `erase` when the scope found inside its transaction is not the one
+    planned (a statement about the person arrived meanwhile). Nothing was written: plan
+    again."""
+
+    def __init__(self, person_id: str) -> None:
+        super().__init__(f"what is stored about {person_id} changed during the erasure")
+        self.person_id = person_id
+
+
+class ErasureStore(Protocol):
+    def scope(self, person_id: str, identities: Sequence[str]) -> ErasureScope:
+        """What erasing the person covers now (see ErasureScope); `identities` are the
+        agent keys that name them. Uses the agents, voiding and witness indexes."""
+        ...
+
+    def erase(
+        self,
+        scope: ErasureScope,
+        *,
+        others: Sequence[RecordChange],
+        changes: Sequence[DocChange],
+        tombstone: Callable[[ErasureCounts], PortfolioDoc],
+    ) -> ErasureCounts:
+        """Erase the person of `scope`, all or nothing, and return what went.
+
+        In one transaction: checks the scope still holds; appends each of `others` to
+        its record (they must follow its head) with its document changes; makes
+        `changes` (instance-wide and other people's documents); deletes the statements
+        of the scope with their index rows, the attachment data and Activity definitions
+        no remaining statement uses, the State and Agent Profile documents of the
+        identities, and the person's record, documents, identities, sessions,
+        challenges and row (their sealed key with it); and stores `tombstone(counts)`.
+        Deleted bytes do not linger in the store's files where the adapter controls
+        that (SQLite: secure_delete, then VACUUM and a truncating checkpoint).
+
+        Raises NotFound when the person is not stored, ErasureScopeChanged or
+        RecordHeadMoved (nothing written: plan again).
+        """
+        ...
+
+    def retention(self, *, before: str, now: str, dry_run: bool) -> RetentionCounts:
+        """Delete what an instance keeps only for a time: statements stored before
+        `before` that no record witnesses (keeping a voiding statement whose target a
+        record witnesses) and the attachment data only they used; sessions and
+        challenges expired by `now`. Never a person, a record or a portfolio document.
+        `dry_run` counts without deleting. Times are stored-format strings."""
         ...

@@ -3,22 +3,57 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from bson import Binary
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
+from pymongo.errors import DuplicateKeyError
 
+from portfolio.errors import Conflict
 from portfolio.record.entry import SignedEntry
-from portfolio.storage.base import DeleteDoc, DocChange, PortfolioDoc
+from portfolio.storage.base import Arrival, DeleteDoc, DocChange, PortfolioDoc, RecordHeadMoved
 from portfolio.storage.mongo_connection import Document, unavailable_on_driver_errors
-from portfolio.storage.mongo_people import _append, _check_follows, _transaction
-from portfolio.storage.mongo_schema import PORTFOLIO_DOCS
+from portfolio.storage.mongo_people import (
+    _append,
+    _check_follows,
+    _link_doc,
+    _transaction,
+)
+from portfolio.storage.mongo_schema import (
+    IDENTITIES,
+    PEOPLE,
+    PORTFOLIO_DOCS,
+    RECORD_ENTRIES,
+    SESSIONS,
+)
 
 if TYPE_CHECKING:
     from portfolio.storage.mongo import MongoStore
+
+
+_BATCH = 1000
+T = TypeVar("T")
+
+
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, _BATCH)):
+        yield batch
+
+
+def _doc_document(doc: PortfolioDoc) -> Document:
+    return {
+        "_id": _id(doc.person_id, doc.collection, doc.key),
+        "person_id": doc.person_id,
+        "collection": doc.collection,
+        "key": doc.key,
+        "body": Binary(doc.body),
+        "updated": doc.updated,
+    }
 
 
 def _id(person_id: str, collection: str, key: str) -> str:
@@ -63,16 +98,7 @@ class MongoPortfolioStore:
                     coll.delete_one({"_id": doc_id}, session=session)
                 else:
                     coll.replace_one(
-                        {"_id": doc_id},
-                        {
-                            "person_id": change.person_id,
-                            "collection": change.collection,
-                            "key": change.key,
-                            "body": Binary(change.body),
-                            "updated": change.updated,
-                        },
-                        upsert=True,
-                        session=session,
+                        {"_id": doc_id}, _doc_document(change), upsert=True, session=session
                     )
             _append(store, person_id, entries, session)
 
@@ -105,3 +131,76 @@ class MongoPortfolioStore:
                     _filter(person_id, collection, prefix)
                 )
             )
+
+    def docs_of(
+        self, person_id: str, *, after: tuple[str, str] | None = None, limit: int = 500
+    ) -> list[PortfolioDoc]:
+        query: Document = {"person_id": person_id}
+        if after is not None:
+            collection, key = after
+            query["$or"] = [
+                {"collection": {"$gt": collection}},
+                {"collection": collection, "key": {"$gt": key}},
+            ]
+        with unavailable_on_driver_errors("list portfolio documents"):
+            cursor = (
+                self._store.collection(PORTFOLIO_DOCS)
+                .find(query)
+                .sort([("collection", ASCENDING), ("key", ASCENDING)])
+                .limit(limit)
+            )
+            return [_doc(d) for d in cursor]
+
+    def arrive(self, arrival: Arrival) -> None:
+        store = self._store
+        person = arrival.person
+
+        def work(session: ClientSession | None) -> None:
+            people = store.collection(PEOPLE)
+            if arrival.new:
+                if people.find_one({"email": person.email}, session=session):
+                    raise Conflict(f"a person with the email {person.email} exists already")
+                people.insert_one(
+                    {
+                        "_id": person.id,
+                        "name": person.name,
+                        "email": person.email,
+                        "created": person.created,
+                        "sealed_key": person.sealed_key,
+                    },
+                    session=session,
+                )
+            else:
+                people.update_one(
+                    {"_id": person.id}, {"$set": {"sealed_key": person.sealed_key}}, session=session
+                )
+                if arrival.end_sessions:
+                    store.collection(SESSIONS).delete_many(
+                        {"person_id": person.id}, session=session
+                    )
+            identities = store.collection(IDENTITIES)
+            for link in arrival.identities:
+                if identities.find_one({"_id": link.identity}, session=session):
+                    raise Conflict(f"the identity {link.identity} is linked to a portfolio already")
+                identities.insert_one(_link_doc(link), session=session)
+            last = store.collection(RECORD_ENTRIES).find_one(
+                {"person_id": person.id},
+                sort=[("seq", DESCENDING)],
+                projection={"seq": 1},
+                session=session,
+            )
+            if (0 if last is None else int(last["seq"])) != arrival.after_seq:
+                raise RecordHeadMoved(person.id)
+            for batch in _batches(arrival.entries()):
+                _append(store, person.id, batch, session)
+            docs = store.collection(PORTFOLIO_DOCS)
+            docs.delete_many({"person_id": person.id}, session=session)
+            for doc_batch in _batches(arrival.docs()):
+                docs.insert_many(
+                    [_doc_document(d) for d in doc_batch], ordered=True, session=session
+                )
+
+        try:
+            _transaction(store, "import a portfolio", work)
+        except DuplicateKeyError as exc:  # a concurrent create or link won the race
+            raise Conflict("that email, id or identity was just taken") from exc

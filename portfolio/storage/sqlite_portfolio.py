@@ -3,17 +3,28 @@ one transaction under the store's write lock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import itertools
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from portfolio.errors import Conflict
 from portfolio.record.entry import SignedEntry
-from portfolio.storage.base import DeleteDoc, DocChange, PortfolioDoc
-from portfolio.storage.sqlite_people import append_entries
+from portfolio.storage.base import Arrival, DeleteDoc, DocChange, PortfolioDoc, RecordHeadMoved
+from portfolio.storage.sqlite_people import _ENTRY, _PERSON, SqlitePersonStore, append_entries
 
 if TYPE_CHECKING:
     from portfolio.storage.sqlite import SqliteStore
 
 _COLUMNS = "person_id, collection, key, body, updated"
+_BATCH = 1000
+T = TypeVar("T")
+
+
+def _batches(items: Iterable[T]) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, _BATCH)):
+        yield batch
 
 
 def _doc(row: tuple[Any, ...]) -> PortfolioDoc:
@@ -100,3 +111,68 @@ class SqlitePortfolioStore:
             .fetchone()
         )
         return int(row[0])
+
+    def docs_of(
+        self, person_id: str, *, after: tuple[str, str] | None = None, limit: int = 500
+    ) -> list[PortfolioDoc]:
+        collection, key = after if after is not None else ("", "")
+        rows = (
+            self._store.connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM portfolio_docs WHERE person_id = ?"
+                " AND (collection, key) > (?, ?) ORDER BY collection, key LIMIT ?",
+                (person_id, collection, key, limit),
+            )
+            .fetchall()
+        )
+        return [_doc(row) for row in rows]
+
+    def arrive(self, arrival: Arrival) -> None:
+        person = arrival.person
+        with self._store.write() as con:
+            if arrival.new:
+                if con.execute("SELECT 1 FROM people WHERE email = ?", (person.email,)).fetchone():
+                    raise Conflict(f"a person with the email {person.email} exists already")
+                try:
+                    con.execute(
+                        f"INSERT INTO people ({_PERSON}) VALUES (?, ?, ?, ?, ?)",
+                        (person.id, person.name, person.email, person.created, person.sealed_key),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise Conflict(f"a person with the id {person.id} exists already") from exc
+            else:
+                con.execute(
+                    "UPDATE people SET sealed_key = ? WHERE id = ?", (person.sealed_key, person.id)
+                )
+                if arrival.end_sessions:
+                    con.execute("DELETE FROM sessions WHERE person_id = ?", (person.id,))
+            for link in arrival.identities:
+                SqlitePersonStore._check_free(con, link.identity)
+                SqlitePersonStore._insert_link(con, link)
+            row = con.execute(
+                "SELECT MAX(seq) FROM record_entries WHERE person_id = ?", (person.id,)
+            ).fetchone()
+            if int(row[0] or 0) != arrival.after_seq:
+                raise RecordHeadMoved(person.id)
+            expected = arrival.after_seq + 1
+            for batch in _batches(arrival.entries()):
+                for entry in batch:
+                    if entry.person != person.id or entry.seq != expected:
+                        raise RecordHeadMoved(person.id)
+                    expected += 1
+                try:
+                    con.executemany(
+                        f"INSERT INTO record_entries ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (e.person, e.seq, e.canonical, e.hash, e.signature, e.statement_id)
+                            for e in batch
+                        ],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise Conflict(f"a statement is witnessed twice in {person.id}") from exc
+            con.execute("DELETE FROM portfolio_docs WHERE person_id = ?", (person.id,))
+            for docs in _batches(arrival.docs()):
+                con.executemany(
+                    f"INSERT INTO portfolio_docs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                    [(person.id, d.collection, d.key, d.body, d.updated) for d in docs],
+                )

@@ -31,7 +31,7 @@ from schemas.xapi.resources import (
     StatementIdList,
     StatementResultSchema,
 )
-from service.openapi import assessment_operations, portfolio_operations
+from service.openapi import assessment_operations, bundle_operations, portfolio_operations
 from service.openapi.components import (
     BINARY,
     Doc,
@@ -349,4 +349,5 @@ OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
     "/xapi/agents": {"GET": _agents},
     **portfolio_operations.OPERATIONS,
     **assessment_operations.OPERATIONS,
+    **bundle_operations.OPERATIONS,
 }

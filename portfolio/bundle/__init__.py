@@ -1,0 +1,1 @@
+"""The portfolio bundle: export, offline verification, import (DESIGN: the passport)."""
