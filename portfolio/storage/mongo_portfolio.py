@@ -156,10 +156,24 @@ class MongoPortfolioStore:
         person = arrival.person
 
         def work(session: ClientSession | None) -> None:
+            # Everything is checked before anything is written, so a refused arrival
+            # writes nothing even without a transaction.
             people = store.collection(PEOPLE)
+            identities = store.collection(IDENTITIES)
+            if arrival.new and people.find_one({"email": person.email}, session=session):
+                raise Conflict(f"a person with the email {person.email} exists already")
+            for link in arrival.identities:
+                if identities.find_one({"_id": link.identity}, session=session):
+                    raise Conflict(f"the identity {link.identity} is linked to a portfolio already")
+            last = store.collection(RECORD_ENTRIES).find_one(
+                {"person_id": person.id},
+                sort=[("seq", DESCENDING)],
+                projection={"seq": 1},
+                session=session,
+            )
+            if (0 if last is None else int(last["seq"])) != arrival.after_seq:
+                raise RecordHeadMoved(person.id)
             if arrival.new:
-                if people.find_one({"email": person.email}, session=session):
-                    raise Conflict(f"a person with the email {person.email} exists already")
                 people.insert_one(
                     {
                         "_id": person.id,
@@ -175,22 +189,10 @@ class MongoPortfolioStore:
                     {"_id": person.id}, {"$set": {"sealed_key": person.sealed_key}}, session=session
                 )
                 if arrival.end_sessions:
-                    store.collection(SESSIONS).delete_many(
-                        {"person_id": person.id}, session=session
-                    )
-            identities = store.collection(IDENTITIES)
+                    sessions = store.collection(SESSIONS)
+                    sessions.delete_many({"person_id": person.id}, session=session)
             for link in arrival.identities:
-                if identities.find_one({"_id": link.identity}, session=session):
-                    raise Conflict(f"the identity {link.identity} is linked to a portfolio already")
                 identities.insert_one(_link_doc(link), session=session)
-            last = store.collection(RECORD_ENTRIES).find_one(
-                {"person_id": person.id},
-                sort=[("seq", DESCENDING)],
-                projection={"seq": 1},
-                session=session,
-            )
-            if (0 if last is None else int(last["seq"])) != arrival.after_seq:
-                raise RecordHeadMoved(person.id)
             for batch in _batches(arrival.entries()):
                 _append(store, person.id, batch, session)
             docs = store.collection(PORTFOLIO_DOCS)
