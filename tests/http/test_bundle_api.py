@@ -1,0 +1,94 @@
+"""Moving a portfolio over HTTP (issue 5): GET /api/me/bundle and POST /api/arrivals, and
+what they answer to callers and input they must refuse."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import requests
+from flask import Flask
+
+from portfolio.bundle.verify import verify_bundle
+from tests.conftest import LiveServer, Xapi
+from tests.http.test_people_and_record import PASSWORD, create_person, login
+from tests.support import make_statement
+
+
+def _export(app: Flask, live_server: LiveServer, xapi: Xapi, tmp_path: Path) -> tuple[Path, str]:
+    create_person(app)
+    for _ in range(3):
+        assert xapi.post("/statements", json=make_statement(actor="ann")).status_code == 200
+    response = login(live_server).get("/me/bundle")
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(response.content)
+    return path, response.headers["X-Bundle-Manifest-SHA256"]
+
+
+def test_the_owner_downloads_a_bundle_that_verifies(
+    app: Flask, live_server: LiveServer, xapi: Xapi, tmp_path: Path
+) -> None:
+    path, manifest_sha256 = _export(app, live_server, xapi, tmp_path)
+    verified = verify_bundle(str(path))
+    assert verified.statements == 3
+    assert verified.record.name == "Ann Jones"
+    assert verified.manifest_sha256 == manifest_sha256
+
+
+def test_export_needs_the_owner(live_server: LiveServer) -> None:
+    response = requests.get(live_server.url + "/api/me/bundle", timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_arrival_needs_a_bundle_and_a_password(live_server: LiveServer) -> None:
+    url = live_server.url + "/api/arrivals"
+    no_file = requests.post(url, data={"password": PASSWORD}, timeout=10)
+    assert no_file.status_code == 400
+    assert no_file.json()["path"] == "bundle"
+    no_password = requests.post(url, files={"bundle": b"PK"}, timeout=10)
+    assert no_password.status_code == 400
+    assert no_password.json()["path"] == "password"
+
+
+def test_an_arrival_that_is_not_a_bundle_is_a_400_naming_the_place(live_server: LiveServer) -> None:
+    url = live_server.url + "/api/arrivals"
+    not_zip = requests.post(
+        url, files={"bundle": b"hello"}, data={"password": PASSWORD}, timeout=10
+    )
+    assert not_zip.status_code == 400
+    assert not_zip.json()["error"] == "bundle invalid"
+    assert not_zip.json()["path"] == "the bundle"
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    no_manifest = requests.post(
+        url, files={"bundle": empty.getvalue()}, data={"password": PASSWORD}, timeout=10
+    )
+    assert no_manifest.status_code == 400
+    assert no_manifest.json()["path"] == "manifest.json"
+
+
+def test_a_bundle_arriving_where_the_person_already_is_changes_nothing(
+    app: Flask, live_server: LiveServer, xapi: Xapi, tmp_path: Path
+) -> None:
+    path, _ = _export(app, live_server, xapi, tmp_path)
+    response = requests.post(
+        live_server.url + "/api/arrivals",
+        files={"bundle": path.read_bytes()},
+        data={"password": PASSWORD},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "already here"
+    wrong = requests.post(
+        live_server.url + "/api/arrivals",
+        files={"bundle": path.read_bytes()},
+        data={"password": "not the password"},
+        timeout=60,
+    )
+    assert wrong.status_code == 401
