@@ -68,14 +68,18 @@ class Council:
     def import_(self, path: Path, password: str = PASSWORD) -> ImportResult:
         return self.importer.import_bundle(str(path), password=password)
 
-    def post(self, statements: list[dict[str, Any]], parts: list[AttachmentPart] | None = None) -> None:
+    def post(
+        self, statements: list[dict[str, Any]], parts: list[AttachmentPart] | None = None
+    ) -> None:
         self.ingest.post(statements, submitter=self.submitter, version="1.0.3", parts=parts)
 
 
 def rich_portfolio(council: Council, *, statements: int = 5, actor: str = "ann") -> PersonRecord:
     """A person with a mapping rule's evidence, an attachment, a signed statement, a goal
     and a reflection: every file kind of a bundle has something in it."""
-    person = council.accounts.create(email=f"{actor}@example.org", name="Ann Jones", password=PASSWORD)
+    person = council.accounts.create(
+        email=f"{actor}@example.org", name="Ann Jones", password=PASSWORD
+    )
     save_rule(
         council.store,
         MappingRule(
