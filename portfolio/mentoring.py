@@ -155,8 +155,13 @@ class Mentoring:
         return session
 
     def mine(self, owner: Owner) -> list[dict[str, Any]]:
-        ids = [d.key for d in self.store.portfolio.list_docs(owner.person.id, MINE)]
-        return sorted((self.get(i) for i in ids), key=lambda s: (s["date"], s["id"]))
+        """The owner's sessions: those held here, and those their portfolio brought from
+        the instance where they were logged (a copy in the pointer, portfolio.bundle)."""
+        sessions = []
+        for doc in self.store.portfolio.list_docs(owner.person.id, MINE):
+            carried: dict[str, Any] = orjson.loads(doc.body)
+            sessions.append(carried if carried else self.get(doc.key))
+        return sorted(sessions, key=lambda s: (s["date"], s["id"]))
 
     def by_link(self, token: str) -> dict[str, Any]:
         """The session a link names. Raises NotFound (unknown or spent) or Conflict

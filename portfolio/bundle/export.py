@@ -43,10 +43,17 @@ from portfolio.bundle.layout import (
 from portfolio.clock import utc_now_iso
 from portfolio.errors import Conflict, NotFound
 from portfolio.evidence.rules import list_rules
+from portfolio.mentoring import MINE as MENTORING
 from portfolio.record.canonical import canonical_json
 from portfolio.record.chain import iter_entries
 from portfolio.record.keys import SigningKey, b64url
-from portfolio.storage.base import AttachmentData, PersonRecord, PortfolioDoc, Store
+from portfolio.storage.base import (
+    INSTANCE_DOCS,
+    AttachmentData,
+    PersonRecord,
+    PortfolioDoc,
+    Store,
+)
 from schemas.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
 
 _PAGE = 500
@@ -285,11 +292,16 @@ def _write_documents(writer: _BundleWriter, store: Store, person_id: str) -> Non
         for doc in iter_docs(store, person_id):
             if doc.collection in OWN_FILES_COLLECTIONS:
                 continue
+            body = orjson.loads(doc.body)
+            if doc.collection == MENTORING and not body:
+                # A pointer to a session kept instance-wide here: the session travels in it.
+                session = store.portfolio.get_doc(INSTANCE_DOCS, MENTORING, doc.key)
+                body = {} if session is None else orjson.loads(session.body)
             line = {
                 "collection": doc.collection,
                 "key": doc.key,
                 "updated": doc.updated,
-                "body": orjson.loads(doc.body),
+                "body": body,
             }
             sink.write(orjson.dumps(line) + b"\n")
 

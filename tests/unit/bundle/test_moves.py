@@ -159,3 +159,31 @@ def test_the_owners_key_is_sealed_again_here_never_stored_open(
     assert sealed["kdf"] == "argon2id"
     assert sealed["salt"] != orjson.loads(a.store.people.get(person.id).sealed_key)["salt"]  # type: ignore[union-attr]
     assert b.owner().person.id == person.id  # the same password opens it
+
+
+def test_mentoring_sessions_logged_at_a_come_along(a: Council, b: Council, tmp_path: Path) -> None:
+    from portfolio.mentoring import Mentoring
+    from portfolio.people.outbox import FileOutbox
+
+    def mentoring(council: Council) -> Mentoring:
+        outbox = FileOutbox(council.root / "outbox", sender="t")
+        return Mentoring(
+            council.store, instance_key=council.key, instance_url=council.url, outbox=outbox
+        )
+
+    rich_portfolio(a, statements=1)
+    logged = mentoring(a).log(
+        a.owner(),
+        {
+            "role": "mentee",
+            "other_email": "mentor@example.org",
+            "other_name": "Mo Mentor",
+            "date": "2026-11-20",
+            "minutes": 60,
+            "topics": "Leading through change",
+        },
+    )
+    a.export(tmp_path / "ann.zip")
+    b.import_(tmp_path / "ann.zip")
+    carried = mentoring(b).mine(b.owner())
+    assert [(s["id"], s["topics"]) for s in carried] == [(logged["id"], "Leading through change")]
