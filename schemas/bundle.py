@@ -75,11 +75,13 @@ class ManifestSchema(_Strict):
 
 class SignatureSchema(_Strict):
     key = fields.String(required=True, validate=_HEX64)
+    public = fields.String(required=True, validate=validate.Length(equal=43))
     signature = fields.String(required=True, validate=[_B64URL, validate.Length(equal=86)])
 
 
 class SignaturesSchema(_Strict):
-    """signatures.json: Ed25519 over the exact bytes of manifest.json, by both signers."""
+    """signatures.json: Ed25519 over the exact bytes of manifest.json, by both signers,
+    with their public keys, so the manifest is checked before any file it lists is read."""
 
     owner = fields.Nested(SignatureSchema, required=True)
     instance = fields.Nested(SignatureSchema, required=True)

@@ -191,11 +191,12 @@ def export_bundle(
         )
         archive.writestr(MANIFEST, manifest)
         signatures = {
-            "owner": {"key": owner_key.public.id, "signature": b64url(owner_key.sign(manifest))},
-            "instance": {
-                "key": instance_key.public.id,
-                "signature": b64url(instance_key.sign(manifest)),
-            },
+            role: {
+                "key": key.public.id,
+                "public": key.public.public,
+                "signature": b64url(key.sign(manifest)),
+            }
+            for role, key in (("owner", owner_key), ("instance", instance_key))
         }
         archive.writestr(SIGNATURES, orjson.dumps(signatures, option=orjson.OPT_INDENT_2))
     return ExportResult(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import IO
 
@@ -48,6 +49,8 @@ SMALL_FILE_LIMIT = 16 * 1024 * 1024
 #: The longest line of a .jsonl file (a statement with its context, an entry).
 LINE_LIMIT = 4 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# What reading a damaged member raises: a bad CRC or header, a corrupt deflate stream.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
 
 #: Portfolio document collections kept in their own files, not in documents.jsonl.
 ARCHIVED_STATEMENTS = "statement"  # statements that arrived in a bundle: exact bytes
@@ -107,7 +110,7 @@ class DigestReader:
         while True:
             try:
                 chunk = self._stream.read(_CHUNK)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise BundleInvalid(self.path, f"cannot be read from the zip ({exc})") from None
             if not chunk:
                 return
@@ -152,8 +155,11 @@ def read_small(archive: zipfile.ZipFile, path: str) -> bytes:
         raise BundleInvalid(path, "missing from the bundle") from None
     if info.file_size > SMALL_FILE_LIMIT:
         raise BundleInvalid(path, f"larger than {SMALL_FILE_LIMIT} bytes")
-    with archive.open(info) as stream:
-        data = stream.read(SMALL_FILE_LIMIT + 1)
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(SMALL_FILE_LIMIT + 1)
+    except _ZIP_ERRORS as exc:
+        raise BundleInvalid(path, f"cannot be read from the zip ({exc})") from None
     if len(data) > SMALL_FILE_LIMIT:
         raise BundleInvalid(path, f"larger than {SMALL_FILE_LIMIT} bytes")
     return data

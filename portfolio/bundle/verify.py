@@ -167,9 +167,10 @@ class _Verifier:
     def run(self) -> VerifiedBundle:
         manifest_bytes = read_small(self.archive, MANIFEST)
         manifest = _load(ManifestSchema(), _json(manifest_bytes, MANIFEST), MANIFEST)
+        signatures = self._signatures(manifest_bytes, manifest)
         self._check_names(manifest)
         keys, instance_keys = self._keys()
-        self._signatures(manifest_bytes, manifest, keys, instance_keys)
+        self._signers_are_the_bundles(signatures, keys, instance_keys)
         person = self._person(manifest)
         record = self._record(manifest, instance_keys)
         if self.owner_keys != [k["id"] for k in keys["owner"]["keys"]]:
@@ -238,26 +239,35 @@ class _Verifier:
             raise BundleInvalid(KEYS, "the sealed key is not the owner's current key")
         return keys, instance_keys
 
-    def _signatures(
-        self,
-        manifest_bytes: bytes,
-        manifest: dict[str, Any],
-        keys: dict[str, Any],
-        instance_keys: dict[str, InstanceKey],
-    ) -> None:
+    def _signatures(self, manifest_bytes: bytes, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Both signatures over the manifest's exact bytes, checked before anything the
+        manifest lists is trusted (a changed listing is the manifest's fault, not the
+        file's). Whose keys they are is checked once keys.json is read."""
         signatures = _load(
             SignaturesSchema(), _json(read_small(self.archive, SIGNATURES), SIGNATURES), SIGNATURES
         )
-        instance = signatures["instance"]
-        if instance["key"] != manifest["instance"]["key"] or instance["key"] not in instance_keys:
+        for role in ("instance", "owner"):
+            signed = signatures[role]
+            key = _public_key({"id": signed["key"], "public": signed["public"]}, SIGNATURES)
+            _check_signature(key, signed["signature"], manifest_bytes, role)
+        if signatures["instance"]["key"] != manifest["instance"]["key"]:
             raise BundleInvalid(SIGNATURES, "the instance signature is not by the exporting key")
-        _check_signature(
-            instance_keys[instance["key"]].key, instance["signature"], manifest_bytes, "instance"
-        )
-        current = PublicKey.from_json(keys["owner"]["keys"][-1])
-        if signatures["owner"]["key"] != current.id:
+        return signatures
+
+    def _signers_are_the_bundles(
+        self,
+        signatures: dict[str, Any],
+        keys: dict[str, Any],
+        instance_keys: dict[str, InstanceKey],
+    ) -> None:
+        instance = signatures["instance"]
+        listed = instance_keys.get(instance["key"])
+        if listed is None or listed.key.public != instance["public"]:
+            raise BundleInvalid(KEYS, "does not list the key the exporting instance signed with")
+        current = keys["owner"]["keys"][-1]
+        owner = signatures["owner"]
+        if (owner["key"], owner["public"]) != (current["id"], current["public"]):
             raise BundleInvalid(SIGNATURES, "the owner signature is not by the owner's current key")
-        _check_signature(current, signatures["owner"]["signature"], manifest_bytes, "owner")
 
     # ---------------------------------------------------------------------- files
 
