@@ -47,6 +47,7 @@ def create_app(
     from service import api_bundle
 
     app.register_blueprint(api_bundle.bp)
+    app.register_blueprint(api_bundle.well_known)
     openapi.init_app(app)
 
     @app.after_request

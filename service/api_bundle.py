@@ -11,11 +11,13 @@ from flask import Blueprint, Response, current_app, request, send_file
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
 from portfolio.errors import InvalidInput
+from portfolio.record.chain import published_instance_keys
 from service.json import json_response
 from service.people import current_owner, services
 from service.store import get_store
 
 bp = Blueprint("api_bundle", __name__, url_prefix="/api")
+well_known = Blueprint("well_known", __name__)
 _SPOOL_BYTES = 8 * 1024 * 1024
 
 
@@ -75,3 +77,11 @@ def arrive() -> Response:
         bundle.seek(0)
         result = importer.import_bundle(bundle, password=password)
     return json_response(result.to_json(), status=200 if result.outcome == "already here" else 201)
+
+
+@well_known.get("/.well-known/cpdfolio-keys")
+def published_keys() -> Response:
+    """This instance's public keys, for verifiers to pin (`cpdfolio verify --trust`).
+    Public: keys are not personal data."""
+    accounts = services().accounts
+    return json_response(published_instance_keys(get_store().records, accounts.instance_url))

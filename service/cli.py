@@ -196,14 +196,14 @@ def clients_revoke(key: str) -> None:
 
 def _register_groups() -> None:
     # Imported here: these modules import this one for its helpers.
-    from service.cli_bundle import export, import_, verify
+    from service.cli_bundle import export, import_, instance_keys, verify
     from service.cli_people import people, record
     from service.cli_rules import rules
 
     main.add_command(people)
     main.add_command(record)
     main.add_command(rules)
-    for command in (export, verify, import_):
+    for command in (export, verify, import_, instance_keys):
         main.add_command(command)
 
 

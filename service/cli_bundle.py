@@ -15,9 +15,10 @@ import click
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
 from portfolio.bundle.layout import BundleInvalid
-from portfolio.bundle.verify import verify_bundle
-from portfolio.errors import AuthenticationRequired
-from portfolio.record.keys import SealedKey, open_sealed
+from portfolio.bundle.verify import load_trusted, verify_bundle
+from portfolio.errors import AuthenticationRequired, InvalidInput
+from portfolio.record.chain import published_instance_keys
+from portfolio.record.keys import PublicKey, SealedKey, open_sealed
 from service.cli import _domain_errors
 from service.cli_people import _read_password, _services
 
@@ -58,15 +59,35 @@ def export(email: str, out: Path, password_stdin: bool) -> None:
     )
 
 
+_TRUST = click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="pin instance keys: a key document an instance publishes (/.well-known/cpdfolio-keys"
+    " or `cpdfolio instance-keys`); repeatable",
+)
+
+
+def _trusted(trust: tuple[Path, ...]) -> dict[str, PublicKey] | None:
+    if not trust:
+        return None
+    try:
+        return load_trusted(path.read_bytes() for path in trust)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+
+
 @click.command("verify")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def verify(bundle: str, as_json: bool) -> None:
+@_TRUST
+def verify(bundle: str, as_json: bool, trust: tuple[Path, ...]) -> None:
     """Verify a bundle offline: signatures, digests, the chain, statements, JWS.
 
     Exit status 0 with a summary when it verifies; 1 naming the first failure."""
     try:
-        verified = verify_bundle(bundle)
+        verified = verify_bundle(bundle, trusted=_trusted(trust))
     except BundleInvalid as exc:
         raise click.ClickException(f"{bundle} does not verify: {exc.message}") from None
     summary = verified.summary()
@@ -85,6 +106,11 @@ def verify(bundle: str, as_json: bool) -> None:
     click.echo(f"  owner keys:  {', '.join(k[:16] for k in signers['owner_keys'])}")
     for instance in signers["instances"]:
         click.echo(f"  instance:    {instance}")
+    if not summary["instance_keys_pinned"]:
+        click.echo(
+            "  note: instance keys were taken from the bundle; pin them with --trust to know"
+            " which instances signed it"
+        )
     for name in signers["on_behalf_of"]:
         click.echo(f"  signed for:  {name}")
     for subject in signers["statement_signers"]:
@@ -95,8 +121,9 @@ def verify(bundle: str, as_json: bool) -> None:
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
 @click.option("--json", "as_json", is_flag=True)
+@_TRUST
 @_domain_errors
-def import_(bundle: str, password_stdin: bool, as_json: bool) -> None:
+def import_(bundle: str, password_stdin: bool, as_json: bool, trust: tuple[Path, ...]) -> None:
     """Import a bundle: verified first, then taken in whole or not at all."""
     services = _services()
     accounts = services.accounts
@@ -106,7 +133,7 @@ def import_(bundle: str, password_stdin: bool, as_json: bool) -> None:
         instance_url=accounts.instance_url,
         kdf=accounts.kdf,
     )
-    result = importer.import_bundle(bundle, password=_read_password())
+    result = importer.import_bundle(bundle, password=_read_password(), trusted=_trusted(trust))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
@@ -116,3 +143,12 @@ def import_(bundle: str, password_stdin: bool, as_json: bool) -> None:
     )
     for statement_id in result.conflicts:
         click.echo(f"  statement {statement_id}: this LRS holds other content; kept its own")
+
+
+@click.command("instance-keys")
+@_domain_errors
+def instance_keys() -> None:
+    """This instance's public keys as a key document, for verifiers to pin (--trust)."""
+    accounts = _services().accounts
+    document = published_instance_keys(accounts.store.records, accounts.instance_url)
+    click.echo(json.dumps(document, indent=2))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -57,7 +57,14 @@ from portfolio.errors import AuthenticationRequired, Conflict, InvalidInput
 from portfolio.people.witness import witness_identity
 from portfolio.record.chain import Draft, build
 from portfolio.record.entry import Role, SignedEntry
-from portfolio.record.keys import KdfCost, SealedKey, SigningKey, open_sealed, seal_with_password
+from portfolio.record.keys import (
+    KdfCost,
+    PublicKey,
+    SealedKey,
+    SigningKey,
+    open_sealed,
+    seal_with_password,
+)
 from portfolio.standards import import_package
 from portfolio.storage.base import Arrival, IdentityLink, PersonRecord, PortfolioDoc, Store
 
@@ -94,12 +101,19 @@ class Importer:
     instance_url: str
     kdf: KdfCost
 
-    def import_bundle(self, source: str | IO[bytes], *, password: str) -> ImportResult:
-        """Verify and import the bundle at `source`. Raises BundleInvalid (it does not
+    def import_bundle(
+        self,
+        source: str | IO[bytes],
+        *,
+        password: str,
+        trusted: Mapping[str, PublicKey] | None = None,
+    ) -> ImportResult:
+        """Verify and import the bundle at `source`, pinning the instance keys to
+        `trusted` when given (portfolio.bundle.verify). Raises BundleInvalid (it does not
         verify), AuthenticationRequired (the password does not open the owner's key),
         Conflict (the email, an identity or the record here belongs elsewhere)."""
         _password_opens_key(source, password)
-        verified = verify_bundle(source)
+        verified = verify_bundle(source, trusted=trusted)
         if not isinstance(source, str):
             source.seek(0)
         key = _open_owner_key(verified, password)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -91,6 +91,7 @@ class VerifiedBundle:
     frameworks: int = 0
     signed_statements: list[str] = field(default_factory=list)  # certificate subjects
     on_behalf_of: set[str] = field(default_factory=set)
+    pinned: bool = False  # instance keys checked against trusted ones, not the bundle's
 
     def file(self, path: str) -> tuple[str, int]:
         return self.files[path]
@@ -111,6 +112,7 @@ class VerifiedBundle:
             "frameworks": self.frameworks,
             "from": self.record.first_at,
             "to": self.record.last_at,
+            "instance_keys_pinned": self.pinned,
             "signers": {
                 "owner_keys": list(self.record.owner_keys),
                 "instances": sorted(
@@ -122,10 +124,40 @@ class VerifiedBundle:
         }
 
 
-def verify_bundle(source: str | IO[bytes]) -> VerifiedBundle:
-    """Verify the bundle at `source` (a path or a binary file); raise BundleInvalid."""
+def verify_bundle(
+    source: str | IO[bytes], *, trusted: Mapping[str, PublicKey] | None = None
+) -> VerifiedBundle:
+    """Verify the bundle at `source` (a path or a binary file); raise BundleInvalid.
+
+    `trusted` pins the instance keys: every instance signature in the record and over the
+    manifest must then be by one of them. Without it, the instance keys are the ones the
+    bundle lists, which proves the bundle intact and consistent but not which instances
+    signed it: an owner could sign with a key of their own making and label it with a
+    council's URL. The keys an instance signs with are published at
+    /.well-known/cpdfolio-keys and by `cpdfolio instance keys`.
+    """
     with open_zip(source) as archive:
-        return _Verifier(archive).run()
+        return _Verifier(archive, trusted).run()
+
+
+def load_trusted(documents: Iterable[bytes]) -> dict[str, PublicKey]:
+    """The instance keys in published key documents ({"instance", "keys": [{id, public}]}).
+    Raises InvalidInput for a document that is not one."""
+    trusted: dict[str, PublicKey] = {}
+    for number, data in enumerate(documents, start=1):
+        try:
+            value = orjson.loads(data)
+            keys = value["keys"]
+            for key in keys:
+                public = PublicKey.from_json({"id": key["id"], "public": key["public"]})
+                trusted[public.id] = public
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InvalidInput(
+                f"trusted keys file {number} is not a published key document ({exc})",
+                path="trust",
+                rule='must be {"instance": URL, "keys": [{"id", "public"}]}',
+            ) from None
+    return trusted
 
 
 def _load(schema: Schema, value: Any, place: str) -> dict[str, Any]:
@@ -153,8 +185,11 @@ def _first_error(messages: object, path: str = "") -> str:
 
 
 class _Verifier:
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, trusted: Mapping[str, PublicKey] | None = None
+    ) -> None:
         self.archive = archive
+        self.trusted = trusted
         self.files: dict[str, tuple[str, int]] = {}
         # statement id → (sha256, seq of its witness entry), from the record
         self.witnessed: dict[str, tuple[str, int]] = {}
@@ -191,6 +226,7 @@ class _Verifier:
             frameworks=frameworks,
             signed_statements=[s for s in self._verify_jws() if s],
             on_behalf_of=self.on_behalf_of,
+            pinned=self.trusted is not None,
         )
 
     # ------------------------------------------------------------------ structure
@@ -264,6 +300,11 @@ class _Verifier:
         listed = instance_keys.get(instance["key"])
         if listed is None or listed.key.public != instance["public"]:
             raise BundleInvalid(KEYS, "does not list the key the exporting instance signed with")
+        if self.trusted is not None and self.trusted.get(listed.key.id) != listed.key:
+            raise BundleInvalid(
+                SIGNATURES,
+                f"the exporting instance's key {listed.key.id[:16]}… is not one you trust",
+            )
         current = keys["owner"]["keys"][-1]
         owner = signatures["owner"]
         if (owner["key"], owner["public"]) != (current["id"], current["public"]):
@@ -282,7 +323,11 @@ class _Verifier:
     ) -> ChainSummary:
         person_id = manifest["person"]["id"]
         reader = self._reader(RECORD)
-        trusted = {k: v.key for k, v in instance_keys.items()}
+        trusted = {
+            k: v.key
+            for k, v in instance_keys.items()
+            if self.trusted is None or self.trusted.get(k) == v.key
+        }
         try:
             summary = verify_record(person_id, self._entries(reader), instance_keys=trusted)
         except RecordVerificationFailed as exc:

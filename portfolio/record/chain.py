@@ -188,3 +188,15 @@ def instance_key(records: RecordStore, secret: bytes) -> SigningKey:
         except Conflict:
             continue
     raise Conflict("could not make or open the instance key")
+
+
+def published_instance_keys(records: RecordStore, instance_url: str) -> dict[str, object]:
+    """The document an instance publishes so that verifiers can pin its keys (every key
+    it has had: what older keys signed still verifies)."""
+    return {
+        "instance": instance_url,
+        "keys": [
+            {"id": key.id, "public": key.public, "created": key.created}
+            for key in records.instance_keys()
+        ],
+    }

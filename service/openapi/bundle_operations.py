@@ -57,7 +57,36 @@ def _arrive(doc: Doc) -> dict[str, Any]:
     return operation
 
 
+def _keys(doc: Doc) -> dict[str, Any]:
+    operation = _operation(
+        doc,
+        "This instance's public keys, to pin when verifying bundles (--trust)",
+        status="200",
+        response={
+            "type": "object",
+            "properties": {
+                "instance": {"type": "string"},
+                "keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string"},
+                            "public": {"type": "string"},
+                            "created": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        auth=False,
+    )
+    operation["tags"] = ["bundle"]
+    return operation
+
+
 OPERATIONS: dict[str, dict[str, Operation]] = {
+    "/.well-known/cpdfolio-keys": {"GET": _keys},
     "/api/me/bundle": {"GET": _export},
     "/api/arrivals": {"POST": _arrive},
 }

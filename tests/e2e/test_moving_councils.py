@@ -164,6 +164,15 @@ def test_a_portfolio_moves_from_council_a_to_b_and_back(tmp_path: Path) -> None:
         assert summary["statements"] == 4
         assert summary["entries"] == len(kinds_on_a)
         assert summary["exported_by"] == "https://cpdfolio.council-a.gov.uk"
+        assert summary["instance_keys_pinned"] is False
+        # Pinned to the keys council A publishes, the bundle says A signed it.
+        keys_a = tmp_path / "council-a-keys.json"
+        keys_a.write_text(a.cli("instance-keys").stdout)
+        published = requests.get(a.url + "/.well-known/cpdfolio-keys", timeout=10).json()
+        assert published == json.loads(keys_a.read_text())
+        pinned = offline.cli("verify", str(bundle), "--trust", str(keys_a), "--json")
+        assert pinned.returncode == 0, pinned.stderr
+        assert json.loads(pinned.stdout)["instance_keys_pinned"] is True
 
         # Into B over HTTP: the arriving owner has no account there yet.
         wrong = requests.post(
@@ -235,8 +244,23 @@ def test_a_portfolio_moves_from_council_a_to_b_and_back(tmp_path: Path) -> None:
             stdin=PASSWORD + "\n",
         )
         assert exported_b.returncode == 0, exported_b.stderr
-        assert offline.cli("verify", str(back)).returncode == 0
-        imported = a.cli("import", str(back), "--password-stdin", "--json", stdin=PASSWORD + "\n")
+        keys_b = tmp_path / "council-b-keys.json"
+        keys_b.write_text(requests.get(b.url + "/.well-known/cpdfolio-keys", timeout=10).text)
+        only_a = offline.cli("verify", str(back), "--trust", str(keys_a))
+        assert only_a.returncode == 1 and "is not one you trust" in only_a.stderr
+        both = offline.cli("verify", str(back), "--trust", str(keys_a), "--trust", str(keys_b))
+        assert both.returncode == 0, both.stderr
+        imported = a.cli(
+            "import",
+            str(back),
+            "--password-stdin",
+            "--json",
+            "--trust",
+            str(keys_a),
+            "--trust",
+            str(keys_b),
+            stdin=PASSWORD + "\n",
+        )
         assert imported.returncode == 0, imported.stderr
         assert json.loads(imported.stdout)["outcome"] == "moved back"
         checked = a.cli("record", "verify", "--person", EMAIL)

@@ -187,3 +187,38 @@ def test_mentoring_sessions_logged_at_a_come_along(a: Council, b: Council, tmp_p
     b.import_(tmp_path / "ann.zip")
     carried = mentoring(b).mine(b.owner())
     assert [(s["id"], s["topics"]) for s in carried] == [(logged["id"], "Leading through change")]
+
+
+def test_pinned_instance_keys_tell_which_instances_signed(
+    a: Council, b: Council, tmp_path: Path
+) -> None:
+    from portfolio.bundle.layout import BundleInvalid
+    from portfolio.bundle.verify import load_trusted, verify_bundle
+    from portfolio.record.chain import published_instance_keys
+
+    def published(council: Council) -> bytes:
+        return orjson.dumps(published_instance_keys(council.store.records, council.url))
+
+    rich_portfolio(a, statements=1)
+    a.export(tmp_path / "ann.zip")
+    assert verify_bundle(str(tmp_path / "ann.zip")).pinned is False
+    pinned = verify_bundle(str(tmp_path / "ann.zip"), trusted=load_trusted([published(a)]))
+    assert pinned.pinned is True and pinned.summary()["instance_keys_pinned"] is True
+
+    # The owner takes it to an instance of their own making that calls itself A: the
+    # bundle is intact, but its keys are not A's.
+    rogue = Council(tmp_path / "rogue", url="https://a.example")
+    rogue.import_(tmp_path / "ann.zip")
+    rogue.export(tmp_path / "forged.zip")
+    verify_bundle(str(tmp_path / "forged.zip"))  # consistent in itself
+    with pytest.raises(BundleInvalid, match="not one you trust"):
+        verify_bundle(str(tmp_path / "forged.zip"), trusted=load_trusted([published(a)]))
+    # Trusting the rogue's key alone, the first entry A signed fails, named by number.
+    with pytest.raises(BundleInvalid, match=r"record.jsonl, entry \d+: signed by instance key"):
+        verify_bundle(str(tmp_path / "forged.zip"), trusted=load_trusted([published(rogue)]))
+    before = tables(b)
+    with pytest.raises(BundleInvalid):
+        b.importer.import_bundle(
+            str(tmp_path / "forged.zip"), password=PASSWORD, trusted=load_trusted([published(a)])
+        )
+    assert tables(b) == before
