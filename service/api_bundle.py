@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, send_file
 
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
+from portfolio.bundle.verify import load_trusted
 from portfolio.errors import InvalidInput
 from portfolio.record.chain import published_instance_keys
+from portfolio.record.keys import PublicKey
 from service.json import json_response
 from service.people import current_owner, services
 from service.store import get_store
@@ -75,8 +78,15 @@ def arrive() -> Response:
     with tempfile.TemporaryFile() as bundle:
         upload.save(bundle)
         bundle.seek(0)
-        result = importer.import_bundle(bundle, password=password)
+        result = importer.import_bundle(bundle, password=password, trusted=_trusted_keys())
     return json_response(result.to_json(), status=200 if result.outcome == "already here" else 201)
+
+
+def _trusted_keys() -> dict[str, PublicKey] | None:
+    directory = current_app.config["CPDFOLIO"].trusted_keys_dir
+    if not directory:
+        return None
+    return load_trusted(path.read_bytes() for path in sorted(Path(directory).glob("*.json")))
 
 
 @well_known.get("/.well-known/cpdfolio-keys")

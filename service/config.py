@@ -26,6 +26,10 @@ class Settings:
     # The largest bundle POST /api/arrivals takes (a portfolio with 100,000 statements
     # is about 40 MB).
     max_bundle_bytes: int = 1024 * 1024 * 1024
+    # A directory of key documents of the instances whose bundles this one accepts over
+    # POST /api/arrivals (each as published at /.well-known/cpdfolio-keys). Unset: a
+    # bundle's own keys are taken, which proves it intact but not who signed it.
+    trusted_keys_dir: str | None = None
     max_batch_statements: int = 1000
     max_attachment_bytes: int = 8 * 1024 * 1024
     max_json_depth: int = 32

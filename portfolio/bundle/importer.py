@@ -113,6 +113,9 @@ class Importer:
         verify), AuthenticationRequired (the password does not open the owner's key),
         Conflict (the email, an identity or the record here belongs elsewhere)."""
         _password_opens_key(source, password)
+        if trusted is not None:  # an instance trusts its own keys (a portfolio moving back)
+            own = self.store.records.instance_keys()
+            trusted = {**trusted, **{k.id: PublicKey(id=k.id, public=k.public) for k in own}}
         verified = verify_bundle(source, trusted=trusted)
         if not isinstance(source, str):
             source.seek(0)

@@ -92,3 +92,40 @@ def test_a_bundle_arriving_where_the_person_already_is_changes_nothing(
         timeout=60,
     )
     assert wrong.status_code == 401
+
+
+def test_arrivals_pin_the_instance_keys_an_administrator_trusts(
+    app: Flask, live_server: LiveServer, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    import orjson
+
+    from portfolio.record.chain import published_instance_keys
+    from tests.bundle_support import Council, rich_portfolio
+
+    other = Council(tmp_path / "other", url="https://other.example")
+    rich_portfolio(other, statements=2)
+    other.export(tmp_path / "ann.zip")
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    app.config["CPDFOLIO"] = dataclasses.replace(
+        app.config["CPDFOLIO"], trusted_keys_dir=str(trusted)
+    )
+
+    def arrive() -> requests.Response:
+        return requests.post(
+            live_server.url + "/api/arrivals",
+            files={"bundle": (tmp_path / "ann.zip").read_bytes()},
+            data={"password": PASSWORD},
+            timeout=60,
+        )
+
+    refused = arrive()
+    assert refused.status_code == 400
+    assert refused.json()["path"] == "signatures.json"
+    assert "not one you trust" in refused.json()["rule"]
+    document = published_instance_keys(other.store.records, other.url)
+    (trusted / "other.json").write_bytes(orjson.dumps(document))
+    accepted = arrive()
+    assert accepted.status_code == 201, accepted.text
