@@ -28,6 +28,7 @@ from portfolio.record.chain import Draft, append_with_retry, build, verify_store
 from portfolio.record.entry import Role
 from portfolio.record.keys import SigningKey
 from portfolio.storage import open_store
+from portfolio.storage.base import IdentityLink, PersonRecord
 from portfolio.storage.sqlite import SqliteStore
 
 OWNER = SigningKey.generate()
@@ -52,6 +53,15 @@ def opened() -> Draft:
     return Draft("opened", body, OWNER, Role.OWNER)
 
 
+def new_person(store: SqliteStore, person: str) -> None:
+    """A stored person and the first entry of their record (records belong to people)."""
+    store.people.create(
+        PersonRecord(person, "Ann", f"{person}@example.org", "2026", sealed_key="{}"),
+        identity=IdentityLink(f"mbox:mailto:{person}@example.org", person, "2026", "first"),
+        entries=build(person, [opened()], head=None),
+    )
+
+
 def one_run(entries: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
@@ -70,14 +80,14 @@ def one_run(entries: int) -> dict[str, float]:
         results["sign_only_per_s"] = 5001 / (time.perf_counter() - started)
 
         person = "p-single"
-        append_with_retry(store.records, person, [opened()])
+        new_person(store, person)
         started = time.perf_counter()
         for i in range(1000):
             append_with_retry(store.records, person, [witness(i, instance)])
         results["append_single_per_s"] = 1000 / (time.perf_counter() - started)
 
         person = "p-batch"
-        append_with_retry(store.records, person, [opened()])
+        new_person(store, person)
         started = time.perf_counter()
         for start in range(0, entries - 1, 100):
             batch = [witness(i, instance) for i in range(start, min(start + 100, entries - 1))]

@@ -150,6 +150,14 @@ class StatementVoidedSchema(_Strict):
     voided_by = fields.UUID(required=True)
 
 
+class StatementErasedSchema(_Strict):
+    """A witnessed statement was erased with its subject's portfolio (GDPR erasure of
+    someone it also named): it is no longer stored, and no longer counts as evidence.
+    Only the id stays, which names no one."""
+
+    statement = fields.UUID(required=True)
+
+
 class EvidenceLinkSchema(_Strict):
     """The owner counts a statement toward an item, or stops counting it, and says why."""
 
@@ -228,6 +236,7 @@ BODY_SCHEMAS: dict[str, tuple[Schema, frozenset[str]]] = {
     "identity-unlinked": (IdentityUnlinkedSchema(), _OWNER_OR_INSTANCE),
     "statement-witnessed": (StatementWitnessedSchema(), frozenset({"instance"})),
     "statement-voided": (StatementVoidedSchema(), frozenset({"instance"})),
+    "statement-erased": (StatementErasedSchema(), frozenset({"instance"})),
     "evidence-linked": (EvidenceLinkSchema(), frozenset({"owner"})),
     "evidence-unlinked": (EvidenceLinkSchema(), frozenset({"owner"})),
     "goal-set": (GoalSchema(), frozenset({"owner"})),

@@ -48,6 +48,9 @@ def create_app(
 
     app.register_blueprint(api_bundle.bp)
     app.register_blueprint(api_bundle.well_known)
+    from service import api_erasure
+
+    app.register_blueprint(api_erasure.bp)
     openapi.init_app(app)
 
     @app.after_request

@@ -197,6 +197,7 @@ def clients_revoke(key: str) -> None:
 def _register_groups() -> None:
     # Imported here: these modules import this one for its helpers.
     from service.cli_bundle import export, import_, instance_keys, verify
+    from service.cli_erasure import people_erase, retention
     from service.cli_people import people, record
     from service.cli_rules import rules
 
@@ -205,6 +206,8 @@ def _register_groups() -> None:
     main.add_command(rules)
     for command in (export, verify, import_, instance_keys):
         main.add_command(command)
+    people.add_command(people_erase)
+    main.add_command(retention)
 
 
 _register_groups()

@@ -32,6 +32,7 @@ from portfolio.storage.mongo_connection import (
     unavailable_on_driver_errors,
 )
 from portfolio.storage.mongo_documents import MongoDocumentStore
+from portfolio.storage.mongo_erasure import MongoErasureStore
 from portfolio.storage.mongo_frameworks import MongoFrameworkStore
 from portfolio.storage.mongo_people import MongoPersonStore, MongoRecordStore
 from portfolio.storage.mongo_portfolio import MongoPortfolioStore
@@ -74,6 +75,7 @@ class MongoStore:
         self._people = MongoPersonStore(self)
         self._records = MongoRecordStore(self)
         self._portfolio = MongoPortfolioStore(self)
+        self._erasure = MongoErasureStore(self)
 
     # ------------------------------------------------------------------- client
 
@@ -140,6 +142,10 @@ class MongoStore:
     @property
     def portfolio(self) -> MongoPortfolioStore:
         return self._portfolio
+
+    @property
+    def erasure(self) -> MongoErasureStore:
+        return self._erasure
 
     def schema_version(self) -> int:
         """The highest migration applied; 0 for an uninitialised database."""

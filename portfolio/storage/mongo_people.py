@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from portfolio.errors import Conflict
+from portfolio.errors import Conflict, NotFound
 from portfolio.record.entry import SignedEntry
 from portfolio.storage.base import (
     Challenge,
@@ -85,6 +85,10 @@ def _append(
 ) -> None:
     if not entries:
         return
+    # A record belongs to a stored person: witnessing under way when they were erased
+    # must not write their entries back.
+    if store.collection(PEOPLE).find_one({"_id": person_id}, {"_id": 1}, session=session) is None:
+        raise NotFound(f"no portfolio {person_id} (erased?)")
     _check_follows(store, person_id, entries, session)
     docs = []
     for e in entries:

@@ -47,6 +47,7 @@ from portfolio.storage.base import (
     StatementRecord,
 )
 from portfolio.storage.sqlite_documents import SqliteDocumentStore
+from portfolio.storage.sqlite_erasure import SqliteErasureStore
 from portfolio.storage.sqlite_frameworks import SqliteFrameworkStore
 from portfolio.storage.sqlite_people import SqlitePersonStore, SqliteRecordStore
 from portfolio.storage.sqlite_portfolio import SqlitePortfolioStore
@@ -96,6 +97,7 @@ class SqliteStore:
         self._people = SqlitePersonStore(self)
         self._records = SqliteRecordStore(self)
         self._portfolio = SqlitePortfolioStore(self)
+        self._erasure = SqliteErasureStore(self)
 
     # ----------------------------------------------------------------- connections
 
@@ -224,6 +226,10 @@ class SqliteStore:
     @property
     def portfolio(self) -> SqlitePortfolioStore:
         return self._portfolio
+
+    @property
+    def erasure(self) -> SqliteErasureStore:
+        return self._erasure
 
     def schema_version(self) -> int:
         con = self.connection()

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from portfolio.errors import Conflict
+from portfolio.errors import Conflict, NotFound
 from portfolio.record.entry import SignedEntry
 from portfolio.storage.base import (
     Challenge,
@@ -34,6 +34,10 @@ def append_entries(con: sqlite3.Connection, person_id: str, entries: Sequence[Si
     """Append inside the caller's write transaction; raises RecordHeadMoved or Conflict."""
     if not entries:
         return
+    # A record belongs to a stored person: witnessing under way when they were erased
+    # must not write their entries back.
+    if con.execute("SELECT 1 FROM people WHERE id = ?", (person_id,)).fetchone() is None:
+        raise NotFound(f"no portfolio {person_id} (erased?)")
     row = con.execute(
         "SELECT MAX(seq) FROM record_entries WHERE person_id = ?", (person_id,)
     ).fetchone()

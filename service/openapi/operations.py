@@ -31,7 +31,12 @@ from schemas.xapi.resources import (
     StatementIdList,
     StatementResultSchema,
 )
-from service.openapi import assessment_operations, bundle_operations, portfolio_operations
+from service.openapi import (
+    assessment_operations,
+    bundle_operations,
+    erasure_operations,
+    portfolio_operations,
+)
 from service.openapi.components import (
     BINARY,
     Doc,
@@ -350,4 +355,5 @@ OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
     **portfolio_operations.OPERATIONS,
     **assessment_operations.OPERATIONS,
     **bundle_operations.OPERATIONS,
+    **erasure_operations.OPERATIONS,
 }

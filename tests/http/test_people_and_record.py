@@ -135,7 +135,9 @@ def test_every_api_route_but_login_needs_a_token(app: Flask, live_server: LiveSe
             continue
         path = re.sub(r"<[^>]+>", "x", rule.rule).removeprefix("/api")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            if (method, path) == ("POST", "/session"):
+            # Logging in, and arriving with a bundle (its password opens the key sealed
+            # in it: the arriving owner has no account here yet), take no token.
+            if (method, path) in {("POST", "/session"), ("POST", "/arrivals")}:
                 continue
             for client in (anonymous, bad):
                 response = client.request(method, path, json={})
