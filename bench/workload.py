@@ -58,13 +58,20 @@ class Workload:
                 "object": {"objectType": "StatementRef", "id": target},
             }
         a = rng.randrange(self.agents)
-        c = rng.randrange(self.activities)
-        verb = rng.choice(VERBS)
-        statement_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        self.recent.append((statement_id, a))
+        actor = {"objectType": "Agent", "name": f"Learner {a}", "mbox": self.agent_mbox(a)}
+        statement = self.course_statement(actor, rng.randrange(self.activities), cohort=a % 12)
+        self.recent.append((statement["id"], a))
+        return statement
+
+    def course_statement(
+        self, actor: dict[str, Any], c: int, *, cohort: int, verbs: list[str] = VERBS
+    ) -> dict[str, Any]:
+        """A statement of `actor` on course `c` (about 1 KB): score, duration, context."""
+        rng = self.rng
+        verb = rng.choice(verbs)
         return {
-            "id": statement_id,
-            "actor": {"objectType": "Agent", "name": f"Learner {a}", "mbox": self.agent_mbox(a)},
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "actor": actor,
             "verb": {"id": verb, "display": {"en-GB": verb.rsplit("/", 1)[-1]}},
             "object": {
                 "objectType": "Activity",
@@ -94,7 +101,7 @@ class Workload:
                 },
                 "platform": "Council LMS",
                 "language": "en-GB",
-                "extensions": {"https://learning.example.gov.uk/ext/cohort": f"2026-{a % 12}"},
+                "extensions": {"https://learning.example.gov.uk/ext/cohort": f"2026-{cohort}"},
             },
             "timestamp": (
                 f"2026-{rng.randrange(1, 12):02d}-{rng.randrange(1, 28):02d}T10:00:00.000Z"

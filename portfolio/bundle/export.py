@@ -162,7 +162,10 @@ def export_bundle(
     record's current owner key, since the owner signs the manifest. Raises Conflict when
     it is not, NotFound when the person has no record.
     """
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+    with (
+        store.streaming() as store,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+    ):
         writer = _BundleWriter(archive)
         seen = _write_record(writer, store, person.id)
         if not seen.owner_keys or seen.owner_keys[-1]["id"] != owner_key.public.id:

@@ -13,6 +13,7 @@ cursors correct while statements keep arriving, and `consistent_through()` truth
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Protocol
@@ -542,6 +543,11 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise portfolio.errors.StorageUnavailable if the store cannot be used."""
+        ...
+
+    def streaming(self) -> AbstractContextManager[Store]:
+        """The store for one long pass over much of it (an export): reads that do not
+        hold on to memory in proportion to what was read."""
         ...
 
     def close(self) -> None: ...

@@ -15,8 +15,10 @@ Same behaviour as the SQLite store (the contract suite runs on both); how it get
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 
 from pymongo import MongoClient
 from pymongo.collection import Collection
@@ -180,6 +182,11 @@ class MongoStore:
             self.client().admin.command("ping")
         if self.schema_version() < max(m.version for m in MIGRATIONS):
             raise StorageUnavailable("the store is not initialised: run `cpdfolio db init`")
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[MongoStore]:
+        """Long passes read through cursors in batches already: the store itself."""
+        yield self
 
     def close(self) -> None:
         """Close the client (an injected one too); the next use builds a new one."""
