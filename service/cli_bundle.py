@@ -39,6 +39,8 @@ def export(email: str, out: Path, password_stdin: bool) -> None:
         )
     except AuthenticationRequired:
         raise click.ClickException("wrong password for this portfolio") from None
+    if not out.parent.is_dir():
+        raise click.ClickException(f"--out: the directory {out.parent} does not exist")
     partial = out.with_name(out.name + ".partial")
     try:
         with partial.open("wb") as stream:
@@ -51,6 +53,8 @@ def export(email: str, out: Path, password_stdin: bool) -> None:
                 instance_url=accounts.instance_url,
             )
         os.replace(partial, out)  # never a half-written bundle under the name asked for
+    except OSError as exc:
+        raise click.ClickException(f"--out: cannot write {out}: {exc.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     click.echo(

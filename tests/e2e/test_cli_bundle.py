@@ -1,0 +1,73 @@
+"""`cpdfolio export`, `verify` and `import` refuse bad input with a message and exit 1,
+and leave nothing half-written behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import Instance
+
+PASSWORD = "correct horse battery\n"
+
+
+def _ann(instance: Instance) -> None:
+    instance.cli("db", "init")
+    created = instance.cli(
+        "people",
+        "create",
+        "--email",
+        "ann@example.org",
+        "--name",
+        "Ann",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert created.returncode == 0, created.stderr
+
+
+def test_export_refuses_a_wrong_password_an_unknown_person_and_a_missing_directory(
+    instance: Instance, tmp_path: Path
+) -> None:
+    _ann(instance)
+    out = tmp_path / "ann.zip"
+    cases = [
+        (["--person", "ann@example.org", "--out", str(out)], "wrong password\n", "wrong password"),
+        (["--person", "bob@example.org", "--out", str(out)], PASSWORD, "no portfolio"),
+        (
+            ["--person", "ann@example.org", "--out", str(tmp_path / "no" / "a.zip")],
+            PASSWORD,
+            "does not exist",
+        ),
+    ]
+    for args, stdin, message in cases:
+        result = instance.cli("export", *args, "--password-stdin", stdin=stdin)
+        assert result.returncode == 1, result.stdout
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+    assert list(tmp_path.glob("*.zip*")) == []
+    ok = instance.cli(
+        "export",
+        "--person",
+        "ann@example.org",
+        "--out",
+        str(out),
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert instance.cli("verify", str(out)).returncode == 0
+
+
+def test_verify_and_import_refuse_what_is_not_a_bundle(instance: Instance, tmp_path: Path) -> None:
+    _ann(instance)
+    not_zip = tmp_path / "notes.txt"
+    not_zip.write_text("hello")
+    verified = instance.cli("verify", str(not_zip))
+    assert verified.returncode == 1
+    assert "does not verify: the bundle: not a readable zip file" in verified.stderr
+    imported = instance.cli("import", str(not_zip), "--password-stdin", stdin=PASSWORD)
+    assert imported.returncode == 1 and "not a readable zip file" in imported.stderr
+    bad_trust = tmp_path / "keys.json"
+    bad_trust.write_text("{}")
+    pinned = instance.cli("verify", str(not_zip), "--trust", str(bad_trust))
+    assert pinned.returncode == 1 and "not a published key document" in pinned.stderr
