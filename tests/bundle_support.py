@@ -4,6 +4,7 @@ and benchmarks (portfolio.bundle). Real store, real keys, real ingest; no HTTP."
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,22 @@ class Council:
 
     def import_(self, path: Path, password: str = PASSWORD) -> ImportResult:
         return self.importer.import_bundle(str(path), password=password)
+
+    def tables(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table of the SQLite store: to show a refused import wrote
+        nothing (compare before and after)."""
+        connection = sqlite3.connect(self.root / "cpdfolio.db")
+        try:
+            names = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            # sorted in Python: ORDER BY leaves the order of equal rows' keys open
+            return {n: sorted(connection.execute(f'SELECT * FROM "{n}"'), key=repr) for n in names}
+        finally:
+            connection.close()
 
     def post(
         self, statements: list[dict[str, Any]], parts: list[AttachmentPart] | None = None

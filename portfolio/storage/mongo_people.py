@@ -157,6 +157,16 @@ def _session(doc: Document) -> SessionRecord:
     )
 
 
+def person_document(person: PersonRecord) -> Document:
+    return {
+        "_id": person.id,
+        "name": person.name,
+        "email": person.email,
+        "created": person.created,
+        "sealed_key": person.sealed_key,
+    }
+
+
 def _link_doc(link: IdentityLink) -> Document:
     return {
         "_id": link.identity,
@@ -181,16 +191,7 @@ class MongoPersonStore:
                 raise Conflict(f"a person with the email {person.email} exists already")
             if store.collection(IDENTITIES).find_one({"_id": identity.identity}, session=session):
                 raise Conflict(f"the identity {identity.identity} is linked to a portfolio already")
-            people.insert_one(
-                {
-                    "_id": person.id,
-                    "name": person.name,
-                    "email": person.email,
-                    "created": person.created,
-                    "sealed_key": person.sealed_key,
-                },
-                session=session,
-            )
+            people.insert_one(person_document(person), session=session)
             store.collection(IDENTITIES).insert_one(_link_doc(identity), session=session)
             _append(store, person.id, entries, session)
 

@@ -22,6 +22,7 @@ from portfolio.storage.mongo_people import (
     _check_follows,
     _link_doc,
     _transaction,
+    person_document,
 )
 from portfolio.storage.mongo_schema import (
     IDENTITIES,
@@ -174,16 +175,7 @@ class MongoPortfolioStore:
             if (0 if last is None else int(last["seq"])) != arrival.after_seq:
                 raise RecordHeadMoved(person.id)
             if arrival.new:
-                people.insert_one(
-                    {
-                        "_id": person.id,
-                        "name": person.name,
-                        "email": person.email,
-                        "created": person.created,
-                        "sealed_key": person.sealed_key,
-                    },
-                    session=session,
-                )
+                people.insert_one(person_document(person), session=session)
             else:
                 people.update_one(
                     {"_id": person.id}, {"$set": {"sealed_key": person.sealed_key}}, session=session

@@ -90,15 +90,26 @@ class SqlitePersonStore:
         self, person: PersonRecord, *, identity: IdentityLink, entries: Sequence[SignedEntry]
     ) -> None:
         with self._store.write() as con:
-            if con.execute("SELECT 1 FROM people WHERE email = ?", (person.email,)).fetchone():
-                raise Conflict(f"a person with the email {person.email} exists already")
+            self._check_email_free(con, person.email)
             self._check_free(con, identity.identity)
+            self._insert_person(con, person)
+            self._insert_link(con, identity)
+            append_entries(con, person.id, entries)
+
+    @staticmethod
+    def _check_email_free(con: sqlite3.Connection, email: str) -> None:
+        if con.execute("SELECT 1 FROM people WHERE email = ?", (email,)).fetchone():
+            raise Conflict(f"a person with the email {email} exists already")
+
+    @staticmethod
+    def _insert_person(con: sqlite3.Connection, person: PersonRecord) -> None:
+        try:
             con.execute(
                 f"INSERT INTO people ({_PERSON}) VALUES (?, ?, ?, ?, ?)",
                 (person.id, person.name, person.email, person.created, person.sealed_key),
             )
-            self._insert_link(con, identity)
-            append_entries(con, person.id, entries)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"a person with the id {person.id} exists already") from exc
 
     @staticmethod
     def _check_free(con: sqlite3.Connection, identity: str) -> None:

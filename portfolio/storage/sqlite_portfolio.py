@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from portfolio.errors import Conflict
 from portfolio.record.entry import SignedEntry
 from portfolio.storage.base import Arrival, DeleteDoc, DocChange, PortfolioDoc, RecordHeadMoved
-from portfolio.storage.sqlite_people import _ENTRY, _PERSON, SqlitePersonStore, append_entries
+from portfolio.storage.sqlite_people import _ENTRY, SqlitePersonStore, append_entries
 
 if TYPE_CHECKING:
     from portfolio.storage.sqlite import SqliteStore
@@ -131,15 +131,8 @@ class SqlitePortfolioStore:
         person = arrival.person
         with self._store.write() as con:
             if arrival.new:
-                if con.execute("SELECT 1 FROM people WHERE email = ?", (person.email,)).fetchone():
-                    raise Conflict(f"a person with the email {person.email} exists already")
-                try:
-                    con.execute(
-                        f"INSERT INTO people ({_PERSON}) VALUES (?, ?, ?, ?, ?)",
-                        (person.id, person.name, person.email, person.created, person.sealed_key),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise Conflict(f"a person with the id {person.id} exists already") from exc
+                SqlitePersonStore._check_email_free(con, person.email)
+                SqlitePersonStore._insert_person(con, person)
             else:
                 con.execute(
                     "UPDATE people SET sealed_key = ? WHERE id = ?", (person.sealed_key, person.id)

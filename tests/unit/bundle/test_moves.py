@@ -3,7 +3,6 @@ SQLite stores: what is kept, what is reported, and what is refused without a tra
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import orjson
@@ -14,14 +13,6 @@ from portfolio.evidence.ledger import EVIDENCE
 from portfolio.record.chain import iter_entries, verify_portfolio_record
 from tests.bundle_support import EMAIL, PASSWORD, Council, rich_portfolio
 from tests.support import make_statement
-
-
-def tables(council: Council) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table: the store as a whole, to compare before and after."""
-    path = council.root / "cpdfolio.db"
-    with sqlite3.connect(path) as con:
-        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
 @pytest.fixture
@@ -85,9 +76,9 @@ def test_reimporting_the_same_bundle_changes_nothing(
     rich_portfolio(a, statements=2)
     a.export(tmp_path / "ann.zip")
     b.import_(tmp_path / "ann.zip")
-    before = tables(b)
+    before = b.tables()
     assert b.import_(tmp_path / "ann.zip").outcome == "already here"
-    assert tables(b) == before
+    assert b.tables() == before
 
 
 def test_a_wrong_password_or_a_taken_email_is_refused_without_a_trace(
@@ -96,12 +87,12 @@ def test_a_wrong_password_or_a_taken_email_is_refused_without_a_trace(
     rich_portfolio(a, statements=2)
     a.export(tmp_path / "ann.zip")
     b.accounts.create(email=EMAIL, name="Another Ann", password="another password")
-    before = tables(b)
+    before = b.tables()
     with pytest.raises(AuthenticationRequired):
         b.import_(tmp_path / "ann.zip", password="not her password")
     with pytest.raises(Conflict, match="email"):
         b.import_(tmp_path / "ann.zip")
-    assert tables(b) == before
+    assert b.tables() == before
 
 
 def test_an_identity_held_by_another_portfolio_is_refused(
@@ -116,10 +107,10 @@ def test_an_identity_held_by_another_portfolio_is_refused(
     Identities(
         b.accounts, outbox=FileOutbox(b.root / "outbox", sender="t")
     ).confirm_by_administrator(other.email, "mbox:mailto:ann@example.org", administrator="HR")
-    before = tables(b)
+    before = b.tables()
     with pytest.raises(Conflict, match="identity"):
         b.import_(tmp_path / "ann.zip")
-    assert tables(b) == before
+    assert b.tables() == before
 
 
 def test_there_and_back_is_one_chain_and_a_diverged_record_is_refused(
@@ -143,10 +134,10 @@ def test_there_and_back_is_one_chain_and_a_diverged_record_is_refused(
     b.post([make_statement(actor="ann")])
     b.export(tmp_path / "diverged.zip")
     a.post([make_statement(actor="ann")])
-    before = tables(a)
+    before = a.tables()
     with pytest.raises(Conflict, match="part ways"):
         a.import_(tmp_path / "diverged.zip")
-    assert tables(a) == before
+    assert a.tables() == before
 
 
 def test_the_owners_key_is_sealed_again_here_never_stored_open(
@@ -216,9 +207,9 @@ def test_pinned_instance_keys_tell_which_instances_signed(
     # Trusting the rogue's key alone, the first entry A signed fails, named by number.
     with pytest.raises(BundleInvalid, match=r"record.jsonl, entry \d+: signed by instance key"):
         verify_bundle(str(tmp_path / "forged.zip"), trusted=load_trusted([published(rogue)]))
-    before = tables(b)
+    before = b.tables()
     with pytest.raises(BundleInvalid):
         b.importer.import_bundle(
             str(tmp_path / "forged.zip"), password=PASSWORD, trusted=load_trusted([published(a)])
         )
-    assert tables(b) == before
+    assert b.tables() == before

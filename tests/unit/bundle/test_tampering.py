@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -105,25 +104,6 @@ def council_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Council]:
     council = Council(tmp_path_factory.mktemp("council-b"), url="https://b.example.org")
     yield council
     council.store.close()
-
-
-def snapshot(council: Council) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of the council's SQLite database."""
-    connection = sqlite3.connect(council.root / "cpdfolio.db")
-    try:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        return {
-            # sorted again: ORDER BY 1 leaves the order of equal first columns open
-            table: sorted(connection.execute(f'SELECT * FROM "{table}" ORDER BY 1'), key=repr)
-            for table in tables
-        }
-    finally:
-        connection.close()
 
 
 # ---------------------------------------------------------------- rewriting the zip
@@ -868,14 +848,14 @@ def test_import_refuses_and_leaves_b_unchanged(
     tampered: tuple[Case, Path], good: Good, council_b: Council
 ) -> None:
     case, path = tampered
-    before = snapshot(council_b)
+    before = council_b.tables()
     allowed: tuple[type[Exception], ...] = (BundleInvalid,)
     if case.sealed_for_someone_else:
         allowed += (AuthenticationRequired,)
     try:
         refused = refusal(lambda: council_b.import_(path), allowed=allowed)
     finally:
-        assert snapshot(council_b) == before  # refused or crashed, nothing arrived
+        assert council_b.tables() == before  # refused or crashed, nothing arrived
     names_a_place(refused, case, good)
 
 
@@ -932,9 +912,9 @@ def test_the_good_bundle_verifies_and_imports(good: Good, tmp_path: Path) -> Non
 
     like_b = Council(tmp_path / "like-b", url="https://b.example.org")
     try:
-        before = snapshot(like_b)
+        before = like_b.tables()
         result = like_b.import_(good.path)
-        after = snapshot(like_b)
+        after = like_b.tables()
     finally:
         like_b.store.close()
     assert result.outcome == "imported"
