@@ -8,8 +8,13 @@ their record witnesses or that names one of their identities anywhere (with the 
 statements aimed at those), the attachment data and Activity definitions only those
 statements used, the State and Agent Profile documents of their identities, and the
 instance-wide documents that name them (mentoring sessions and their links, the review
-links of their analyses). What is left is one tombstone per erasure (collection
-ERASURES), holding no personal data: when, who asked, and how much went.
+links of their analyses). The exchange with other LRSs (portfolio.storage.exchange)
+forgets them too: the deleted statements' provenance and outbox items, the sources they
+connected (their identities and credentials, with the checkpoints and the provenance
+naming those sources), and their person id in destinations' filters; a destination that
+forwarded only their statements goes, since an empty filter would forward everyone's.
+What is left is one tombstone per erasure (collection ERASURES), holding no personal
+data: when, who asked, and how much went.
 
 Other people's records are signed chains and cannot be rewritten. Where one of them
 witnessed a deleted statement (a session statement about both mentor and mentee), it
@@ -22,8 +27,9 @@ Erasure cannot be undone; export comes first (the bundle, portfolio.bundle), whi
 API and the CLI offer before they erase.
 
 Retention is the administrator's: statements the LRS received before a date that no
-portfolio witnesses (learning records of people with no portfolio here), expired
-sessions, codes and one-time links. It never deletes a portfolio: that is erasure.
+portfolio witnesses (learning records of people with no portfolio here; their
+provenance and outbox items with them), expired sessions, codes and one-time links. It
+never deletes a portfolio: that is erasure.
 """
 
 from __future__ import annotations

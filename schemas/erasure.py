@@ -45,6 +45,17 @@ class ErasureCountsSchema(Schema):
     identities = fields.Integer(required=True)
     sessions = fields.Integer(required=True)
     challenges = fields.Integer(required=True)
+    sources = fields.Integer(
+        required=True,
+        metadata={"description": "LRSs the person connected to pull their statements from."},
+    )
+    destinations = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Destinations that forwarded the person's statements by name:"
+            " taken out of the filter, or removed when they forwarded no one else's."
+        },
+    )
     shared_docs = fields.Integer(
         required=True,
         metadata={"description": "Mentoring sessions, one-time links and pointers to them."},

@@ -22,6 +22,7 @@ import orjson
 
 from portfolio.errors import PreconditionFailed
 from portfolio.record.entry import SignedEntry
+from portfolio.storage.exchange import OutboxStore, SourceStore
 
 # --------------------------------------------------------------------------- statements
 
@@ -69,6 +70,9 @@ class NewStatement:
     # Activity definitions this statement may define (its client holds `define`), in
     # order: (activity id, definition), merged into the canonical ones.
     definitions: tuple[tuple[str, Mapping[str, object]], ...] = ()
+    # The destinations to forward it to (portfolio.storage.exchange): the insert queues
+    # it in their outboxes in the same transaction.
+    forward_to: tuple[str, ...] = ()
 
     def final_body(self, stored: str) -> bytes:
         """The body to keep, once the store has chosen `stored`."""
@@ -173,7 +177,8 @@ class StatementStore(Protocol):
         those Activities, in statement order.
 
         Applies voiding: a statement whose index names `voids` marks that target voided
-        (now, or when the target arrives later). Raises DuplicateStatementIds, writing
+        (now, or when the target arrives later). Queues each statement in the outbox of
+        every destination in its `forward_to`. Raises DuplicateStatementIds, writing
         nothing, when any id is already stored.
         """
         ...
@@ -533,6 +538,12 @@ class Store(Protocol):
     @property
     def erasure(self) -> ErasureStore: ...
 
+    @property
+    def sources(self) -> SourceStore: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
+
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; return the names of the migrations applied."""
         ...
@@ -830,6 +841,12 @@ class ErasureCounts:
     identities: int = 0
     sessions: int = 0
     challenges: int = 0
+    # Sources the person connected (their identities and sealed credentials), with their
+    # checkpoints and last run.
+    sources: int = 0
+    # Destinations whose filter named the person: taken out of it, or the destination
+    # removed (with its outbox) when it forwarded no one else's statements.
+    destinations: int = 0
     # Instance-wide documents naming the person (mentoring sessions, one-time links) and
     # other people's pointers to them.
     shared_docs: int = 0
@@ -882,10 +899,14 @@ class ErasureStore(Protocol):
         In one transaction: checks the scope still holds; appends each of `others` to
         its record (they must follow its head) with its document changes; makes
         `changes` (instance-wide and other people's documents); deletes the statements
-        of the scope with their index rows, the attachment data and Activity definitions
-        no remaining statement uses, the State and Agent Profile documents of the
-        identities, and the person's record, documents, identities, sessions,
-        challenges and row (their sealed key with it); and stores `tombstone(counts)`.
+        of the scope with their index rows, provenance and outbox items, the attachment
+        data and Activity definitions no remaining statement uses, the State and Agent
+        Profile documents of the identities, the sources the person owns (with their
+        checkpoints, and the provenance naming them), and the person's record,
+        documents, identities, sessions, challenges and row (their sealed key with it);
+        takes the person out of every destination's `people` filter, removing a
+        destination (and its outbox) that named no one else, since an empty filter
+        would forward everyone's; and stores `tombstone(counts)`.
         Deleted bytes do not linger in the store's files where the adapter controls
         that (SQLite: secure_delete, then VACUUM and a truncating checkpoint).
 
@@ -897,7 +918,8 @@ class ErasureStore(Protocol):
     def retention(self, *, before: str, now: str, dry_run: bool) -> RetentionCounts:
         """Delete what an instance keeps only for a time: statements stored before
         `before` that no record witnesses (keeping a voiding statement whose target a
-        record witnesses) and the attachment data only they used; sessions and
-        challenges expired by `now`. Never a person, a record or a portfolio document.
-        `dry_run` counts without deleting. Times are stored-format strings."""
+        record witnesses) with their provenance and outbox items, and the attachment
+        data only they used; sessions and challenges expired by `now`. Never a person,
+        a record or a portfolio document. `dry_run` counts without deleting. Times are
+        stored-format strings."""
         ...

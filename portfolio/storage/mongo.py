@@ -35,6 +35,7 @@ from portfolio.storage.mongo_connection import (
 )
 from portfolio.storage.mongo_documents import MongoDocumentStore
 from portfolio.storage.mongo_erasure import MongoErasureStore
+from portfolio.storage.mongo_exchange import MongoOutboxStore, MongoSourceStore
 from portfolio.storage.mongo_frameworks import MongoFrameworkStore
 from portfolio.storage.mongo_people import MongoPersonStore, MongoRecordStore
 from portfolio.storage.mongo_portfolio import MongoPortfolioStore
@@ -78,6 +79,8 @@ class MongoStore:
         self._records = MongoRecordStore(self)
         self._portfolio = MongoPortfolioStore(self)
         self._erasure = MongoErasureStore(self)
+        self._sources = MongoSourceStore(self)
+        self._outbox = MongoOutboxStore(self)
 
     # ------------------------------------------------------------------- client
 
@@ -148,6 +151,14 @@ class MongoStore:
     @property
     def erasure(self) -> MongoErasureStore:
         return self._erasure
+
+    @property
+    def sources(self) -> MongoSourceStore:
+        return self._sources
+
+    @property
+    def outbox(self) -> MongoOutboxStore:
+        return self._outbox
 
     def schema_version(self) -> int:
         """The highest migration applied; 0 for an uninitialised database."""

@@ -7,7 +7,8 @@ go through the indexes of mongo_schema: statements by `agents_r` (direct and rel
 agents), `voids`, `activities_r`, `stored` and `_id`; record entries by `person_id` and
 `statement_id`; Agent Profile documents by a prefix of the key index, State documents by
 its `kind` prefix (no index leads with the agent: the index keys are read, not the
-documents).
+documents); provenance and outbox items by `statement_id`, sources by `owner`. Provenance
+by source and destinations by filter (there are a few) have no index: they are read once.
 
 Two things cannot be in the transaction:
 - GridFS (mongo_attachments.py): the bytes of attachments are deleted after the commit.
@@ -47,6 +48,7 @@ from portfolio.storage.base import (
     attachment_hashes,
 )
 from portfolio.storage.mongo_connection import Document, chunks, unavailable_on_driver_errors
+from portfolio.storage.mongo_exchange import lock_outbox
 from portfolio.storage.mongo_people import _append, _transaction
 from portfolio.storage.mongo_portfolio import _id as doc_id
 from portfolio.storage.mongo_schema import (
@@ -55,13 +57,18 @@ from portfolio.storage.mongo_schema import (
     ATTACHMENTS,
     CHALLENGES,
     CLOCK_ID,
+    DESTINATIONS,
     DOCUMENTS,
     IDENTITIES,
     META,
+    OUTBOX,
     PEOPLE,
     PORTFOLIO_DOCS,
+    PROVENANCE,
     RECORD_ENTRIES,
     SESSIONS,
+    SOURCE_CHECKPOINTS,
+    SOURCES,
     STATEMENTS,
 )
 
@@ -144,6 +151,64 @@ def _apply(store: MongoStore, changes: Sequence[DocChange], session: ClientSessi
     return done
 
 
+def _delete_statements(
+    store: MongoStore, statement_ids: Sequence[str], session: ClientSession | None
+) -> int:
+    """Delete statements with their provenance and their outbox items (whatever state: a
+    sent item still names the statement); return how many statements went. The caller
+    has locked the outbox (`lock_outbox`), so a backfill cannot queue one meanwhile."""
+    deleted = 0
+    for chunk in chunks(statement_ids):
+        deleted += (
+            store.collection(STATEMENTS)
+            .delete_many({"_id": {"$in": chunk}}, session=session)
+            .deleted_count
+        )
+        for name in (PROVENANCE, OUTBOX):
+            store.collection(name).delete_many({"statement_id": {"$in": chunk}}, session=session)
+    return deleted
+
+
+def _delete_sources(store: MongoStore, person_id: str, session: ClientSession | None) -> int:
+    """Delete the sources the person owns (their identities, their sealed credentials)
+    with their checkpoints and last run, and the provenance that names them: the name is
+    the person's, and so is what their credentials were told. Provenance has no index
+    by source: it is read once."""
+    names = [
+        str(doc["_id"])
+        for doc in store.collection(SOURCES).find(
+            {"owner": person_id}, {"_id": True}, session=session
+        )
+    ]
+    if not names:
+        return 0
+    for name in (SOURCE_CHECKPOINTS, PROVENANCE):
+        store.collection(name).delete_many({"source": {"$in": names}}, session=session)
+    result = store.collection(SOURCES).delete_many({"_id": {"$in": names}}, session=session)
+    return int(result.deleted_count)
+
+
+def _unfilter_destinations(store: MongoStore, person_id: str, session: ClientSession | None) -> int:
+    """Take the person out of every destination's `people` filter; a destination that
+    named only them is removed with its outbox, as an empty filter would forward
+    everyone's statements. Returns how many destinations changed."""
+    destinations = store.collection(DESTINATIONS)
+    changed = 0
+    for doc in destinations.find(
+        {"filter.people": person_id}, {"filter.people": True}, session=session
+    ):
+        changed += 1
+        people = [p for p in doc["filter"]["people"] if p != person_id]
+        if people:
+            destinations.update_one(
+                {"_id": doc["_id"]}, {"$set": {"filter.people": people}}, session=session
+            )
+        else:
+            store.collection(OUTBOX).delete_many({"destination": doc["_id"]}, session=session)
+            destinations.delete_one({"_id": doc["_id"]}, session=session)
+    return changed
+
+
 def _batches(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
     batch: list[Document] = []
     for item in items:
@@ -206,6 +271,9 @@ class MongoErasureStore:
         store.collection(META).update_one(
             {"_id": CLOCK_ID}, {"$inc": {"erasures": 1}}, session=session
         )
+        # Likewise a backfill queueing one of the statements, or for a destination the
+        # erasure removes.
+        lock_outbox(store, session)
         people = store.collection(PEOPLE)
         if people.find_one({"_id": person_id}, {"_id": True}, session=session) is None:
             raise NotFound(f"no portfolio {person_id}")
@@ -221,10 +289,7 @@ class MongoErasureStore:
             )
             for activity in doc.get("activities_r", ())
         }
-        deleted = sum(
-            statements.delete_many({"_id": {"$in": chunk}}, session=session).deleted_count
-            for chunk in chunks(ids)
-        )
+        deleted = _delete_statements(store, ids, session)
         identities = sorted(scope.identities)
         documents = store.collection(DOCUMENTS)
         profiles = documents.delete_many(
@@ -259,6 +324,8 @@ class MongoErasureStore:
             identities=delete(IDENTITIES),
             sessions=delete(SESSIONS),
             challenges=delete(CHALLENGES),
+            sources=_delete_sources(store, person_id, session),
+            destinations=_unfilter_destinations(store, person_id, session),
             shared_docs=_apply(store, changes, session),
             other_records=len(others),
         )
@@ -382,16 +449,14 @@ class MongoErasureStore:
 
     def _retain(self, chunk: list[str], session: ClientSession | None) -> int:
         """Delete these statements but those a record has witnessed meanwhile."""
+        lock_outbox(self._store, session)
         witnessed = {
             str(e["statement_id"])
             for e in self._store.collection(RECORD_ENTRIES).find(
                 {"statement_id": {"$in": chunk}}, {"statement_id": True}, session=session
             )
         }
-        result = self._store.collection(STATEMENTS).delete_many(
-            {"_id": {"$in": [i for i in chunk if i not in witnessed]}}, session=session
-        )
-        return int(result.deleted_count)
+        return _delete_statements(self._store, [i for i in chunk if i not in witnessed], session)
 
     def _count_retention(self, statements: int, unused: set[str], now: str) -> RetentionCounts:
         expired: dict[str, Any] = {"$ne": None, "$lte": now}

@@ -37,10 +37,16 @@ CHALLENGES = "challenges"
 SESSIONS = "sessions"
 INSTANCE_KEYS = "instance_keys"
 PORTFOLIO_DOCS = "portfolio_docs"
+SOURCES = "sources"
+SOURCE_CHECKPOINTS = "source_checkpoints"
+PROVENANCE = "provenance"
+DESTINATIONS = "destinations"
+OUTBOX = "outbox"
 
 # `_id` of the meta documents.
 SCHEMA_VERSION_ID = "schema_version"
 CLOCK_ID = "clock"
+OUTBOX_ID = "outbox"  # the last queue position handed out (mongo_exchange)
 
 _CURSOR_ORDER = [("stored", DESCENDING), ("_id", DESCENDING)]
 _PRESENT = {"$exists": True}
@@ -179,6 +185,47 @@ def _v5_people_and_records(db: Database[dict[str, Any]]) -> None:
             db.create_collection(name)
 
 
+def _v6_exchange(db: Database[dict[str, Any]]) -> None:
+    # Sources pulled from (`_id` is the name); `owner` is left out of an administrator's.
+    db[SOURCES].create_index(
+        [("owner", ASCENDING)], name="sources_by_owner", partialFilterExpression={"owner": _PRESENT}
+    )
+    db[SOURCE_CHECKPOINTS].create_index(
+        [("source", ASCENDING), ("stream", ASCENDING)], name="checkpoints_by_stream", unique=True
+    )
+    # Kept when its source is removed; found, and erased, by statement.
+    db[PROVENANCE].create_index(
+        [("statement_id", ASCENDING), ("source", ASCENDING)],
+        name="provenance_by_statement",
+        unique=True,
+    )
+    # One item per (destination, statement). Due items are found by (state, next_attempt)
+    # in queue order; a state's items are listed in queue order (the sent ones pile up,
+    # so that walk must not read them all); erasure and retention delete by statement.
+    db[OUTBOX].create_index(
+        [("destination", ASCENDING), ("statement_id", ASCENDING)],
+        name="outbox_by_item",
+        unique=True,
+    )
+    db[OUTBOX].create_index(
+        [
+            ("destination", ASCENDING),
+            ("state", ASCENDING),
+            ("next_attempt", ASCENDING),
+            ("position", ASCENDING),
+        ],
+        name="outbox_due",
+    )
+    db[OUTBOX].create_index(
+        [("destination", ASCENDING), ("state", ASCENDING), ("position", ASCENDING)],
+        name="outbox_by_state",
+    )
+    db[OUTBOX].create_index([("statement_id", ASCENDING)], name="outbox_by_statement")
+    # Destinations (`_id` is the name) are read inside the statement insert's transaction.
+    if DESTINATIONS not in db.list_collection_names():
+        db.create_collection(DESTINATIONS)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "statements and clients", _v1_statements_and_clients),
     Migration(2, "documents", _v2_documents),
@@ -187,4 +234,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "frameworks", _v4_frameworks),
     Migration(5, "people, identities and signed records", _v5_people_and_records),
+    Migration(6, "sources, provenance and the forwarding outbox", _v6_exchange),
 )

@@ -34,6 +34,7 @@ from portfolio.storage.mongo_connection import (
     chunks,
     unavailable_on_driver_errors,
 )
+from portfolio.storage.mongo_exchange import queue_forwarding
 from portfolio.storage.mongo_schema import ACTIVITIES, CLOCK_ID, META, STATEMENTS
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class MongoStatementStore:
     ) -> str:
         """Store the batch in one transaction; return the `stored` time of its last statement.
 
-        The statements get consecutive `stored` times (1 µs apart) in the order given.
+        The statements get consecutive `stored` times (1 µs apart) in the order given,
+        and are queued for their destinations (`forward_to`) in the same transaction.
         Raises DuplicateStatementIds, writing nothing, when an id is already stored;
         StorageUnavailable when the server cannot be reached, is a standalone mongod, or
         the transaction keeps conflicting for two minutes.
@@ -181,6 +183,7 @@ class MongoStatementStore:
                 session=session,
             )
         self._merge_definitions(statements, stored_times[-1], session)
+        queue_forwarding(self._store, statements, stored_times[-1], session)
         return stored_times[-1]
 
     def _merge_definitions(

@@ -48,6 +48,7 @@ from portfolio.storage.base import (
 )
 from portfolio.storage.sqlite_documents import SqliteDocumentStore
 from portfolio.storage.sqlite_erasure import SqliteErasureStore
+from portfolio.storage.sqlite_exchange import SqliteOutboxStore, SqliteSourceStore, queue_forwarding
 from portfolio.storage.sqlite_frameworks import SqliteFrameworkStore
 from portfolio.storage.sqlite_people import SqlitePersonStore, SqliteRecordStore
 from portfolio.storage.sqlite_portfolio import SqlitePortfolioStore
@@ -101,6 +102,8 @@ class SqliteStore:
         self._records = SqliteRecordStore(self)
         self._portfolio = SqlitePortfolioStore(self)
         self._erasure = SqliteErasureStore(self)
+        self._sources = SqliteSourceStore(self)
+        self._outbox = SqliteOutboxStore(self)
 
     # ----------------------------------------------------------------- connections
 
@@ -237,6 +240,14 @@ class SqliteStore:
     @property
     def erasure(self) -> SqliteErasureStore:
         return self._erasure
+
+    @property
+    def sources(self) -> SqliteSourceStore:
+        return self._sources
+
+    @property
+    def outbox(self) -> SqliteOutboxStore:
+        return self._outbox
 
     def schema_version(self) -> int:
         con = self.connection()
@@ -399,6 +410,7 @@ class SqliteStatementStore:
                 [(a.sha2, a.content_type, len(a.content), a.content) for a in attachments],
             )
             self._merge_definitions(con, statements, stored_times[-1])
+            queue_forwarding(con, statements, stored_times[-1])
         return stored_times[-1]
 
     def _merge_definitions(

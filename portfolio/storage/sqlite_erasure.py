@@ -23,7 +23,9 @@ Statements are found through `statement_agents` (one seek per identity), the `vo
 index and the witness index of `record_entries`. `statement_agents` and
 `statement_activities` are keyed by (key, seq), so deleting a statement's rows by seq reads
 the whole table once per transaction; nor has `documents` an index by agent, nor anything
-an index of which statement declares which attachment: an erasure reads those once.
+an index of which statement declares which attachment, nor `provenance` one by source,
+and the destinations' filters are JSON: an erasure reads those once. Outbox items are
+deleted by (destination, statement), the outbox's key.
 """
 
 from __future__ import annotations
@@ -153,12 +155,58 @@ def _apply(con: sqlite3.Connection, changes: Sequence[DocChange]) -> int:
     return done
 
 
-def _delete_statements(con: sqlite3.Connection, seqs: Sequence[int]) -> int:
-    """Delete statements by seq with their index rows; return how many went."""
-    seqs_json = _json(seqs)
+def _delete_statements(con: sqlite3.Connection, statements: Sequence[tuple[int, str]]) -> int:
+    """Delete statements, given as (seq, id), with their index rows, their provenance and
+    their outbox items (whatever state: a sent item still names the statement); return
+    how many went."""
+    seqs_json = _json(seq for seq, _ in statements)
+    ids_json = _json(statement_id for _, statement_id in statements)
     con.execute(f"DELETE FROM statement_agents WHERE seq {_IN}", (seqs_json,))
     con.execute(f"DELETE FROM statement_activities WHERE seq {_IN}", (seqs_json,))
+    con.execute(f"DELETE FROM provenance WHERE statement_id {_IN}", (ids_json,))
+    # The outbox's key is (destination, statement_id): one seek per destination and
+    # statement, where a search by statement alone would read the whole outbox.
+    for (destination,) in con.execute("SELECT name FROM destinations").fetchall():
+        con.execute(
+            f"DELETE FROM outbox WHERE destination = ? AND statement_id {_IN}",
+            (destination, ids_json),
+        )
     return con.execute(f"DELETE FROM statements WHERE seq {_IN}", (seqs_json,)).rowcount
+
+
+def _delete_sources(con: sqlite3.Connection, person_id: str) -> int:
+    """Delete the sources the person owns (their identities, their sealed credentials)
+    with their checkpoints (a foreign key cascades) and last run, and the provenance that
+    names them: the name is the person's, and so is what their credentials were told.
+    Provenance has no index by source: it is read once."""
+    names = [
+        str(row[0]) for row in con.execute("SELECT name FROM sources WHERE owner = ?", (person_id,))
+    ]
+    con.execute(f"DELETE FROM provenance WHERE source {_IN}", (_json(names),))
+    return con.execute(f"DELETE FROM sources WHERE name {_IN}", (_json(names),)).rowcount
+
+
+def _unfilter_destinations(con: sqlite3.Connection, person_id: str) -> int:
+    """Take the person out of every destination's `people` filter; a destination that
+    named only them is removed with its outbox, as an empty filter would forward
+    everyone's statements. Returns how many destinations changed. The filters are JSON:
+    every destination is read (there are a few)."""
+    changed = 0
+    for name, text in con.execute("SELECT name, filter FROM destinations").fetchall():
+        flt = orjson.loads(text)
+        if person_id not in flt["people"]:
+            continue
+        changed += 1
+        flt["people"] = [p for p in flt["people"] if p != person_id]
+        if flt["people"]:
+            con.execute(
+                "UPDATE destinations SET filter = ? WHERE name = ?",
+                (orjson.dumps(flt).decode(), name),
+            )
+        else:
+            con.execute("DELETE FROM outbox WHERE destination = ?", (name,))
+            con.execute("DELETE FROM destinations WHERE name = ?", (name,))
+    return changed
 
 
 def _hashes_in_use(con: sqlite3.Connection, among: set[str]) -> set[str]:
@@ -204,17 +252,18 @@ def _erase(
     """The deletions of `erase`, inside its transaction."""
     person_id = scope.person_id
     rows = con.execute(
-        f"SELECT seq, body FROM statements WHERE id {_IN}", (_json(sorted(scope.statements)),)
+        f"SELECT seq, id, body FROM statements WHERE id {_IN}",
+        (_json(sorted(scope.statements)),),
     ).fetchall()
     seqs = [int(row[0]) for row in rows]
-    hashes = {sha2 for row in rows for sha2 in attachment_hashes(bytes(row[1]))}
+    hashes = {sha2 for row in rows for sha2 in attachment_hashes(bytes(row[2]))}
     activities = [
         str(row[0])
         for row in con.execute(
             f"SELECT DISTINCT activity FROM statement_activities WHERE seq {_IN}", (_json(seqs),)
         )
     ]
-    statements = _delete_statements(con, seqs)
+    statements = _delete_statements(con, [(int(row[0]), str(row[1])) for row in rows])
     attachments = _delete_unused_attachments(con, hashes)
     definitions = _delete_unmentioned_activities(con, activities)
     documents = con.execute(
@@ -239,6 +288,8 @@ def _erase(
         identities=delete("identities"),
         sessions=delete("sessions"),
         challenges=delete("challenges"),
+        sources=_delete_sources(con, person_id),
+        destinations=_unfilter_destinations(con, person_id),
         shared_docs=shared,
         other_records=len(others),
     )
@@ -293,7 +344,9 @@ class SqliteErasureStore:
                         break
                     after = int(rows[-1][0])
                     hashes.update(sha2 for row in rows for sha2 in attachment_hashes(bytes(row[2])))
-                    statements += _delete_statements(con, [int(row[0]) for row in rows])
+                    statements += _delete_statements(
+                        con, [(int(row[0]), str(row[1])) for row in rows]
+                    )
             with store.write() as con:
                 counts = RetentionCounts(
                     statements=statements,

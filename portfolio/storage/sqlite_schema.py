@@ -236,4 +236,73 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "sources, provenance and the forwarding outbox",
+        """
+        -- Remote LRSs pulled from. `secret` is sealed (lrs_adapters.credentials).
+        CREATE TABLE sources (
+            name         TEXT PRIMARY KEY,
+            endpoint     TEXT NOT NULL,
+            username     TEXT NOT NULL,
+            secret       TEXT NOT NULL,
+            xapi_version TEXT NOT NULL,
+            agents       TEXT NOT NULL,
+            owner        TEXT,
+            created      TEXT NOT NULL,
+            since_field  TEXT NOT NULL DEFAULT 'stored',
+            last_run     TEXT
+        );
+        CREATE INDEX sources_by_owner ON sources (owner) WHERE owner IS NOT NULL;
+
+        -- One row per stream of a source: "*" or the JSON of the agent asked for.
+        CREATE TABLE source_checkpoints (
+            source      TEXT NOT NULL REFERENCES sources (name) ON DELETE CASCADE,
+            stream      TEXT NOT NULL,
+            since       TEXT,
+            last_stored TEXT,
+            last_id     TEXT,
+            PRIMARY KEY (source, stream)
+        ) WITHOUT ROWID;
+
+        -- Where a pulled statement came from; kept when its source is removed.
+        CREATE TABLE provenance (
+            statement_id     TEXT NOT NULL,
+            source           TEXT NOT NULL,
+            remote_stored    TEXT,
+            remote_authority TEXT,
+            fetched          TEXT NOT NULL,
+            PRIMARY KEY (statement_id, source)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE destinations (
+            name         TEXT PRIMARY KEY,
+            endpoint     TEXT NOT NULL,
+            username     TEXT NOT NULL,
+            secret       TEXT NOT NULL,
+            xapi_version TEXT NOT NULL,
+            filter       TEXT NOT NULL,
+            batch_size   INTEGER NOT NULL,
+            max_attempts INTEGER NOT NULL,
+            created      TEXT NOT NULL
+        );
+
+        -- One item per (destination, statement), written by the statement insert.
+        -- `position` keeps queue order; due items are found by (state, next_attempt).
+        CREATE TABLE outbox (
+            position     INTEGER PRIMARY KEY,
+            destination  TEXT NOT NULL REFERENCES destinations (name) ON DELETE CASCADE,
+            statement_id TEXT NOT NULL,
+            state        TEXT NOT NULL,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            queued       TEXT NOT NULL,
+            next_attempt TEXT NOT NULL,
+            last_attempt TEXT,
+            last_error   TEXT,
+            sent         TEXT,
+            UNIQUE (destination, statement_id)
+        );
+        CREATE INDEX outbox_due ON outbox (destination, state, next_attempt, position);
+        """,
+    ),
 )

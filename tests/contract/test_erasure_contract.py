@@ -59,6 +59,17 @@ from portfolio.storage.base import (
     PortfolioDoc,
     Store,
 )
+from portfolio.storage.exchange import (
+    ALL_STREAM,
+    Checkpoint,
+    DestinationRecord,
+    ForwardFilter,
+    OutboxState,
+    Provenance,
+    RemoteLrs,
+    SourceRecord,
+    SyncRun,
+)
 from tests.support import COMPLETED, attachment_object, voiding
 
 PASSWORD = "correct horse battery"
@@ -78,6 +89,12 @@ ANN_HOME = "annwen.home@example.net"
 # Who stays.
 BOB_EMAIL = "bob.keeper@example.org"
 BOB_NAME = "Bob Keeper"
+# The exchange with other LRSs: the stream of Ann's own source (the agent it asks for),
+# and where the administrator's source stopped.
+EXCHANGED = "2026-01-05T00:00:00.000000Z"
+ANN_STREAM = orjson.dumps({"mbox": f"mailto:{ANN_EMAIL}"}).decode()
+COUNCIL_CHECKPOINT = Checkpoint(since=EXCHANGED, last_stored=EXCHANGED, last_id="council-last")
+ALL_STATEMENTS = ("ann", "account", "instructor", "hashed", "voiding", "shared", "bob")
 
 
 class Outbox:
@@ -231,6 +248,8 @@ def build_world(store: Store, *, attachments: bool = True) -> World:
     reviewer = {"name": "Rita Reviewer", "email": "rita@example.org", "relationship": "peer"}
     invite(store, ann, analysis, reviewer, outbox=outbox, instance_url="http://lrs.test")
 
+    connect_exchange(world)
+
     world.secrets = [
         text.encode()
         for text in (
@@ -250,6 +269,70 @@ def build_world(store: Store, *, attachments: bool = True) -> World:
         world.secrets.append(ann_data)
         world.secrets.append(hashlib.sha256(ann_data).hexdigest().encode())
     return world
+
+
+def _remote(username: str) -> RemoteLrs:
+    return RemoteLrs(
+        endpoint="https://lrs.council-a.test/xAPI/",
+        username=username,
+        sealed_secret=orjson.dumps({"sealed": f"credentials of {username}"}).decode(),
+    )
+
+
+def connect_exchange(world: World) -> None:
+    """What the exchange with other LRSs holds about Ann: the source she connected for
+    her own mailbox (its checkpoint, last run and provenance), her statements in three
+    outboxes in every state, and two destinations that name her in their filter, one of
+    them alone. Bob's source, the administrator's and a destination for everyone stay."""
+    store, ids = world.store, world.ids
+    ann_id, bob_id = world.ann.person.id, world.bob.person.id
+    bob_stream = orjson.dumps({"mbox": f"mailto:{BOB_EMAIL}"}).decode()
+    for name, owner, agents in (
+        ("annwen-lms", ann_id, (ANN_STREAM,)),
+        ("bob-lms", bob_id, (bob_stream,)),
+        ("council-lms", None, ()),
+    ):
+        store.sources.add(
+            SourceRecord(
+                name=name, remote=_remote(name), agents=agents, owner=owner, created=EXCHANGED
+            )
+        )
+
+    def pulled(name: str, source: str) -> Provenance:
+        authority = {"account": {"homePage": "https://lrs.council-a.test", "name": source}}
+        return Provenance(ids[name], source, EXCHANGED, authority, EXCHANGED)
+
+    # Her credentials could read one of Bob's statements too: its provenance names her
+    # source, and goes with it.
+    ann_page = [pulled("ann", "annwen-lms"), pulled("bob", "annwen-lms")]
+    store.sources.page_done("annwen-lms", ANN_STREAM, Checkpoint(last_id=ids["ann"]), ann_page)
+    store.sources.save_run(
+        "annwen-lms", SyncRun(started=EXCHANGED, finished=None, status="failed", error="annwen?")
+    )
+    store.sources.page_done("bob-lms", bob_stream, Checkpoint(), [pulled("bob", "bob-lms")])
+    council_page = [pulled(name, "council-lms") for name in ("instructor", "hashed", "shared")]
+    council_page.append(pulled("bob", "council-lms"))
+    store.sources.page_done("council-lms", ALL_STREAM, COUNCIL_CHECKPOINT, council_page)
+
+    for name, people in (
+        ("annwen-only", (ann_id,)),
+        ("team", (ann_id, bob_id)),
+        ("everyone", ()),
+    ):
+        store.outbox.add_destination(
+            DestinationRecord(
+                name=name,
+                remote=_remote(name),
+                filter=ForwardFilter(verbs=(COMPLETED,), people=people),
+                created=EXCHANGED,
+            )
+        )
+        store.outbox.enqueue(name, [ids[n] for n in ALL_STATEMENTS], at=EXCHANGED)
+    # Every state: sent, dead, pending.
+    store.outbox.mark_sent("team", [ids["ann"]], at=EXCHANGED)
+    store.outbox.mark_failed(
+        "team", [ids["account"]], at=EXCHANGED, error="refused", retry_at=EXCHANGED, max_attempts=1
+    )
 
 
 def erase_ann(world: World) -> Any:
@@ -340,6 +423,8 @@ def run_no_trace(store: Store, *, attachments: bool) -> None:
     assert body["counts"]["identities"] == 2
     assert body["counts"]["sessions"] == 2  # the login and the personal token
     assert body["counts"]["challenges"] == 1
+    assert body["counts"]["sources"] == 1
+    assert body["counts"]["destinations"] == 2  # one changed, one removed
     assert body["counts"]["other_records"] == 1
     # The mentoring session, its link, Bob's pointer to it and the 360° review link.
     assert body["counts"]["shared_docs"] == 4
@@ -356,6 +441,42 @@ def test_erasure_leaves_no_trace_of_the_person_in_the_store(store: Store) -> Non
     """Acceptance: statements, documents, attachments, keys and records of the person
     are gone, byte for byte; the other person's record still verifies."""
     run_no_trace(store, attachments=True)
+
+
+def test_erasure_forgets_the_person_in_the_exchange(store: Store) -> None:
+    """Her source goes with its checkpoint and last run, the erased statements lose their
+    provenance and outbox items, and destinations forget her; Bob's share stays."""
+    world = build_world(store, attachments=False)
+    ids, bob_id = world.ids, world.bob.person.id
+    erase_ann(world)
+
+    assert [s.name for s in store.sources.list()] == ["bob-lms", "council-lms"]
+    assert store.sources.checkpoint("annwen-lms", ANN_STREAM) == Checkpoint()
+    assert store.sources.last_run("annwen-lms") is None
+    assert store.sources.checkpoint("council-lms", ALL_STREAM) == COUNCIL_CHECKPOINT
+    provenance = store.sources.provenance([ids[name] for name in ALL_STATEMENTS])
+    assert {i: [p.source for p in found] for i, found in provenance.items()} == {
+        ids["bob"]: ["bob-lms", "council-lms"]
+    }
+
+    # The destination for her alone is gone (an empty filter would forward everyone's);
+    # the one for both now names Bob alone.
+    assert [d.name for d in store.outbox.destinations()] == ["everyone", "team"]
+    team = store.outbox.get_destination("team")
+    assert team is not None and team.filter.people == (bob_id,)
+    everyone = store.outbox.get_destination("everyone")
+    assert everyone is not None and everyone.filter.people == ()
+    for name in ("everyone", "team"):
+        left = [
+            (i.statement_id, i.state)
+            for state in OutboxState
+            for i in store.outbox.items(name, state)
+        ]
+        assert left == [(ids["bob"], OutboxState.PENDING)], name
+    assert [(s.name, s.pending, s.sent, s.dead, s.last_error) for s in store.outbox.status()] == [
+        ("everyone", 1, 0, 0, None),
+        ("team", 1, 0, 0, None),
+    ]
 
 
 def test_erasing_an_unknown_person_is_not_found(store: Store) -> None:
@@ -378,6 +499,8 @@ def test_an_erasure_planned_on_a_stale_scope_writes_nothing(store: Store) -> Non
     assert store.statements.count() == before
     assert store.statements.get(late) is not None
     assert store.people.get(ann_id) is not None
+    assert [s.name for s in store.sources.list()] == ["annwen-lms", "bob-lms", "council-lms"]
+    assert len(store.outbox.destinations()) == 3
     assert store.portfolio.list_docs(INSTANCE_DOCS, ERASURES) == []
 
 
@@ -450,6 +573,15 @@ def test_retention_deletes_old_unwitnessed_statements_and_keeps_witnessed_ones(
     for name in ("ann", "account", "voiding", "shared", "bob"):
         assert store.statements.get(world.ids[name]) is not None, name
     assert store.statements.get(kept_voiding) is not None
+    # Their provenance and outbox items go with them; the kept statements' stay.
+    assert store.sources.provenance(unwitnessed) == {}
+    assert set(store.sources.provenance([world.ids["shared"], world.ids["bob"]])) == {
+        world.ids["shared"],
+        world.ids["bob"],
+    }
+    kept = [world.ids[name] for name in ALL_STATEMENTS if world.ids[name] not in unwitnessed]
+    queued = store.outbox.items("everyone", OutboxState.PENDING)
+    assert [i.statement_id for i in queued] == kept
     # Never a portfolio.
     assert {p.email for p in store.people.list()} == {ANN_EMAIL, BOB_EMAIL}
     verify_stored_record(store.records, world.ann.person.id)
