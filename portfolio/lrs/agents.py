@@ -51,3 +51,15 @@ def agent_keys(agent: Json) -> Iterator[str]:
 
 def is_agent_or_group(obj: Json) -> bool:
     return obj.get("objectType") in ("Agent", "Group")
+
+
+def agent_from_key(key: str) -> dict[str, Any]:
+    """The Agent an IFI key (`ifi_key`) names: the inverse of `ifi_key`, for asking
+    another LRS about an identity (its `agent` parameter)."""
+    kind, _, value = key.partition(":")
+    if kind == "account":
+        home_page, _, name = value.partition("|")
+        return {"objectType": "Agent", "account": {"homePage": home_page, "name": name}}
+    if kind in ("mbox", "mbox_sha1sum", "openid"):
+        return {"objectType": "Agent", kind: value}
+    raise ValueError(f"not an agent key: {key!r}")

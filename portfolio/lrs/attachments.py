@@ -20,7 +20,7 @@ from portfolio.errors import InvalidStatement, PayloadTooLarge
 from portfolio.storage.base import AttachmentData
 
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
-_HASHES = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+HASHES = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def match_parts(
                 rule=f"must be at most {max_attachment_bytes} bytes (max_attachment_bytes)",
             )
         declared = part.sha2.strip().lower()
-        algorithm = _HASHES.get(len(declared))
+        algorithm = HASHES.get(len(declared))
         if algorithm is None or algorithm(part.data).hexdigest() != declared:
             raise _part_error(
                 part,

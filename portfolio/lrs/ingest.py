@@ -17,6 +17,7 @@ file (DESIGN.md). The steps, in order, and why:
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +25,15 @@ from typing import Any
 
 import orjson
 
-from portfolio.errors import Conflict, Forbidden, InvalidStatement, PayloadTooLarge
+from portfolio.errors import Conflict, Forbidden, InvalidInput, InvalidStatement, PayloadTooLarge
 from portfolio.lrs.activities import defined_activities
-from portfolio.lrs.attachments import SIGNATURE_USAGE, AttachmentPart, match_parts
+from portfolio.lrs.attachments import (
+    HASHES,
+    SIGNATURE_USAGE,
+    AttachmentPart,
+    attachment_objects,
+    match_parts,
+)
 from portfolio.lrs.compare import statements_match
 from portfolio.lrs.index import VOIDED_VERB, extract_index
 from portfolio.lrs.limits import JsonLimits, check_json_limits
@@ -36,6 +43,7 @@ from portfolio.storage.base import (
     AttachmentData,
     DuplicateStatementIds,
     NewStatement,
+    StatementIndex,
     StatementStore,
 )
 from schemas.errors import SchemaViolation
@@ -59,6 +67,51 @@ class Submitter:
     may_define: bool = False
 
 
+# Chooses the forwarding destinations of each statement of a batch (portfolio.lrs.routing).
+Router = Callable[[Sequence[tuple[Mapping[str, Any], StatementIndex]]], list[tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A statement `absorb` refused: its position in what was given, and why."""
+
+    index: int
+    id: str | None
+    path: str
+    rule: str
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "id": self.id,
+            "path": self.path,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Absorbed:
+    """What `absorb` did with each statement it was given, by statement id."""
+
+    new: list[str] = field(default_factory=list)
+    duplicate: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    # The duplicates as prepared, for callers that witness again what an interrupted
+    # earlier run stored but did not get to witness.
+    known: list[NewStatement] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": len(self.new),
+            "duplicate": len(self.duplicate),
+            "conflicts": len(self.conflicts),
+            "rejected": len(self.rejected),
+        }
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     max_batch_statements: int = 1000
@@ -75,12 +128,16 @@ class StatementIngest:
         *,
         limits: IngestLimits | None = None,
         on_stored: Callable[[Sequence[NewStatement]], object] | None = None,
+        router: Router | None = None,
     ) -> None:
         """`on_stored` is called with the statements newly stored by each request, after
-        they are committed (the portfolio witnesses them into their owners' records)."""
+        they are committed (the portfolio witnesses them into their owners' records).
+        `router` names the destinations each statement is forwarded to; the insert queues
+        them in the same transaction."""
         self._store = store
         self._limits = limits or IngestLimits()
         self._on_stored = on_stored
+        self._router = router
 
     def put(
         self,
@@ -185,6 +242,7 @@ class StatementIngest:
             for i, s in enumerate(statements)
         ]
         _check_batch(prepared, prefix_index=as_batch)
+        prepared = self._routed(prepared)
         for _attempt in range(_INSERT_ATTEMPTS):
             new = self._without_stored_duplicates(prepared)
             self._check_voiding_targets(new, submitter)
@@ -198,6 +256,177 @@ class StatementIngest:
         if new and self._on_stored is not None:
             self._on_stored(new)
         return [p.new.id for p in prepared]
+
+    def absorb(
+        self,
+        statements: Sequence[Any],
+        *,
+        submitter: Submitter,
+        version: str,
+        parts: Sequence[AttachmentPart] = (),
+        dry_run: bool = False,
+    ) -> Absorbed:
+        """Store what can be stored of statements from elsewhere (another LRS, a file),
+        one by one: unlike `post`, a bad statement is reported and the others kept.
+
+        Each statement is new (stored), a duplicate (its id is stored with the same
+        content: nothing to do), a conflict (its id is stored with other content: the
+        stored one is kept) or rejected (invalid, with the path and rule). The new ones
+        are inserted together, atomically. `parts` are attachment data offered with them;
+        a statement whose attachment has neither data nor a fileUrl is rejected.
+        `dry_run` makes every check, against the store too, but stores nothing: what would
+        be stored is reported as `new`, and `on_stored` is not called.
+        """
+        limits = self._limits
+        if len(statements) > limits.max_batch_statements:
+            raise PayloadTooLarge(
+                f"a batch may hold at most {limits.max_batch_statements} statements",
+                path="",
+                rule=f"at most {limits.max_batch_statements} statements (max_batch_statements)",
+            )
+        result = Absorbed()
+        usable_parts = _checked_parts(parts)
+        candidates: list[_Candidate] = []
+        seen: dict[str, _Prepared] = {}
+        for index, raw in enumerate(statements):
+            try:
+                prepared, attachments = self._prepare_one(raw, submitter, version, usable_parts)
+            except InvalidInput as exc:
+                given = raw.get("id") if isinstance(raw, dict) else None
+                result.rejected.append(
+                    Rejected(
+                        index=index,
+                        id=given if isinstance(given, str) else None,
+                        path=exc.path or "",
+                        rule=exc.rule or "",
+                        message=str(exc),
+                    )
+                )
+                continue
+            earlier = seen.get(prepared.new.id)
+            if earlier is not None:
+                # The same id twice in what was given: a copy is a duplicate, a different
+                # statement under that id a conflict; the first one stands.
+                same = statements_match(earlier.statement, prepared.statement)
+                (result.duplicate if same else result.conflicts).append(prepared.new.id)
+                continue
+            seen[prepared.new.id] = prepared
+            candidates.append(_Candidate(index, prepared, attachments))
+        # Routed together: the router reads the destinations once per call.
+        routed = self._routed([c.prepared for c in candidates])
+        candidates = [
+            dataclasses.replace(c, prepared=p) for c, p in zip(candidates, routed, strict=True)
+        ]
+        for _attempt in range(_INSERT_ATTEMPTS):
+            sorted_out = Absorbed()
+            insert = self._sort_stored(candidates, sorted_out, submitter)
+            if not insert or dry_run:
+                break
+            try:
+                self._store.insert(
+                    [c.prepared.new for c in insert],
+                    attachments=[a for c in insert for a in c.attachments.values()],
+                )
+                break
+            except DuplicateStatementIds:
+                continue  # another writer stored one of these ids meanwhile: sort again
+        else:
+            raise Conflict("statements with these ids are being stored concurrently; retry")
+        result.duplicate.extend(sorted_out.duplicate)
+        result.known.extend(sorted_out.known)
+        result.conflicts.extend(sorted_out.conflicts)
+        result.rejected.extend(sorted_out.rejected)
+        result.rejected.sort(key=lambda r: r.index)
+        result.new.extend(c.prepared.new.id for c in insert)
+        if insert and self._on_stored is not None and not dry_run:
+            self._on_stored([c.prepared.new for c in insert])
+        return result
+
+    def _prepare_one(
+        self,
+        raw: Any,
+        submitter: Submitter,
+        version: str,
+        parts: Mapping[str, AttachmentPart],
+    ) -> tuple[_Prepared, dict[str, AttachmentData]]:
+        """Check and normalise one statement for `absorb`; raises InvalidInput."""
+        check_json_limits(raw, self._limits.json)
+        try:
+            validate_statements(raw, version=version)
+        except SchemaViolation as exc:
+            raise InvalidStatement(
+                f"{exc.path or 'statement'} {exc.rule}", path=exc.path, rule=exc.rule
+            ) from exc
+        wanted = {str(a["sha2"]).lower() for _path, a in attachment_objects(raw, "")}
+        attachments = match_parts(
+            [raw],
+            [part for sha2, part in parts.items() if sha2 in wanted],
+            as_batch=False,
+            max_attachment_bytes=self._limits.max_attachment_bytes,
+        )
+        prepared = _prepare(
+            raw,
+            submitter=submitter,
+            assigned_id=None,
+            version=version,
+            signature=_check_signature(raw, attachments, prefix=""),
+        )
+        _check_batch([prepared], prefix_index=False)
+        return prepared, attachments
+
+    def _sort_stored(
+        self,
+        candidates: Sequence[_Candidate],
+        result: Absorbed,
+        submitter: Submitter,
+    ) -> list[_Candidate]:
+        """Move candidates whose id is stored into duplicates or conflicts, and voiding
+        statements the rules refuse into rejected; return the rest, to insert."""
+        existing = self._store.get_many([c.prepared.new.id for c in candidates])
+        unstored = []
+        for candidate in candidates:
+            record = existing.get(candidate.prepared.new.id)
+            if record is None:
+                unstored.append(candidate)
+            elif statements_match(candidate.prepared.statement, orjson.loads(record.body)):
+                result.duplicate.append(candidate.prepared.new.id)
+                result.known.append(candidate.prepared.new)
+            else:
+                result.conflicts.append(candidate.prepared.new.id)
+        voiding_here = {c.prepared.new.id for c in unstored if c.prepared.new.index.voids}
+        insert = []
+        for candidate in unstored:
+            new = candidate.prepared.new
+            try:
+                if new.index.voids in voiding_here:
+                    raise InvalidStatement(
+                        f"statement {new.id} voids {new.index.voids}, a voiding statement",
+                        path="object.id",
+                        rule="must not refer to a voiding statement",
+                    )
+                self._check_voiding_targets([new], submitter)
+            except (InvalidInput, Forbidden) as exc:
+                result.rejected.append(
+                    Rejected(
+                        index=candidate.index,
+                        id=new.id,
+                        path=getattr(exc, "path", None) or "object.id",
+                        rule=getattr(exc, "rule", None) or "may void only its own statements",
+                        message=str(exc),
+                    )
+                )
+                continue
+            insert.append(candidate)
+        return insert
+
+    def _routed(self, prepared: list[_Prepared]) -> list[_Prepared]:
+        if self._router is None or not prepared:
+            return prepared
+        routes = self._router([(p.statement, p.new.index) for p in prepared])
+        return [
+            p if not names else _Prepared(p.statement, dataclasses.replace(p.new, forward_to=names))
+            for p, names in zip(prepared, routes, strict=True)
+        ]
 
     def _without_stored_duplicates(self, prepared: Sequence[_Prepared]) -> list[NewStatement]:
         """The statements still to insert; raises Conflict if a stored one differs."""
@@ -250,6 +479,27 @@ class StatementIngest:
 class _Prepared:
     statement: dict[str, Any]
     new: NewStatement
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A statement `absorb` has checked: where it was, and its attachment data."""
+
+    index: int
+    prepared: _Prepared
+    attachments: dict[str, AttachmentData]
+
+
+def _checked_parts(parts: Sequence[AttachmentPart]) -> dict[str, AttachmentPart]:
+    """The parts whose bytes hash to their X-Experience-API-Hash, by lower-case sha2.
+    A part that does not is dropped: the statement needing it is then rejected."""
+    usable = {}
+    for part in parts:
+        declared = (part.sha2 or "").strip().lower()
+        algorithm = HASHES.get(len(declared))
+        if algorithm is not None and algorithm(part.data).hexdigest() == declared:
+            usable[declared] = part
+    return usable
 
 
 def _check_signature(

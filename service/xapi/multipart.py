@@ -1,77 +1,18 @@
-"""multipart/mixed requests and responses for statements with attachments
-(Communication 1.5.2): the statement JSON first, then one part per attachment, each with
-X-Experience-API-Hash and Content-Transfer-Encoding: binary.
-
-Parsing uses requests-toolbelt's MultipartDecoder, which splits on the boundary with byte
-operations and parses only the part headers: the standard library's MIME parser took
-57 ms per MB, which capped attachment ingest near 18 MB/s (docs/benchmarks.md). The
-decoder does not notice a missing closing delimiter, so that is checked here. Parts are
-taken as binary whatever they declare (Communication 1.5.2.s3.b6: the LRS SHOULD assume
-a Content-Transfer-Encoding of binary).
-"""
+"""multipart/mixed responses for statements with attachments (Communication 1.5.2): the
+statement JSON first, then one part per attachment, each with X-Experience-API-Hash and
+Content-Transfer-Encoding: binary. Parsing requests is portfolio.lrs.multipart."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
-from email.message import Message
+from collections.abc import Sequence
 
 from flask import Response
-from requests_toolbelt.multipart.decoder import (
-    ImproperBodyPartContentException,
-    MultipartDecoder,
-    NonMultipartContentTypeException,
-)
 
-from portfolio.errors import InvalidStatement
-from portfolio.lrs.attachments import AttachmentPart
+from portfolio.lrs.multipart import parse_multipart
 from portfolio.storage.base import AttachmentData
 
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[bytes, list[AttachmentPart]]:
-    """The statements part and the attachment parts; raises InvalidStatement (400)."""
-    header = Message()
-    header["Content-Type"] = content_type
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        raise _malformed("the Content-Type has no boundary parameter")
-    if b"--" + boundary.encode("latin-1") + b"--" not in body:
-        raise _malformed("the multipart body has no closing boundary")
-    try:
-        parts = MultipartDecoder(body, content_type).parts
-    except (ImproperBodyPartContentException, NonMultipartContentTypeException, ValueError) as exc:
-        raise _malformed(f"the multipart body is malformed ({exc})") from None
-    if not parts:
-        raise _malformed("the multipart body has no parts")
-    first_type = _header(parts[0].headers, b"Content-Type")
-    if first_type is None or _media_type(first_type) != "application/json":
-        raise InvalidStatement(
-            "the first part of a multipart request must hold the statements as application/json",
-            path="part 0.Content-Type",
-            rule="must be application/json",
-        )
-    return parts[0].content, [
-        AttachmentPart(
-            number=number,
-            sha2=_header(part.headers, b"X-Experience-API-Hash"),
-            content_type=_header(part.headers, b"Content-Type"),
-            data=part.content,
-        )
-        for number, part in enumerate(parts[1:], start=1)
-    ]
-
-
-def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
-    value = headers.get(name)
-    return None if value is None else value.decode("latin-1").strip()
-
-
-def _media_type(value: str) -> str:
-    return value.split(";")[0].strip().lower()
-
-
-def _malformed(message: str) -> InvalidStatement:
-    return InvalidStatement(message, path="", rule="must be a multipart/mixed document (RFC 2046)")
+__all__ = ["multipart_response", "parse_multipart"]
 
 
 def multipart_response(json_part: bytes, attachments: Sequence[AttachmentData] = ()) -> Response:

@@ -24,6 +24,7 @@ from portfolio.lrs.limits import JsonLimits
 from portfolio.lrs.params import parse_uuid
 from portfolio.lrs.query import SingleRequest
 from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
+from portfolio.lrs.routing import ForwardRouter
 from portfolio.people.witness import witness_new_statements
 from portfolio.storage.base import NewStatement, StatementRecord
 from service.auth import current_client
@@ -52,6 +53,7 @@ def _ingest() -> StatementIngest:
             json=JsonLimits(max_depth=s.max_json_depth, max_string_length=s.max_string_length),
         ),
         on_stored=_witness,
+        router=ForwardRouter(get_store()),
     )
 
 
