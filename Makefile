@@ -7,10 +7,14 @@ STAMP := $(VENV)/.installed
 # The JavaScript xAPI client the e2e tests run with node (tests/e2e/test_js_client.py).
 JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
+# Ralph, the independent xAPI LRS that tests/peers/ runs as a separate process. It has a
+# venv of its own: its exact pins (fastapi, click) would otherwise tie down the project's.
+RALPH_VENV := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench clean
+.PHONY: install peers serve test lint bench clean
 
 install: $(STAMP) $(JS_STAMP)
 
@@ -30,11 +34,19 @@ $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 		echo "npm not found: install Node.js 18+ with npm to run the JavaScript client test" >&2; \
 	fi
 
+peers: $(RALPH_STAMP)
+
+$(RALPH_STAMP): tests/peers/ralph-requirements.txt
+	test -x $(RALPH_VENV)/bin/python || $(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r tests/peers/ralph-requirements.txt
+	touch $(RALPH_STAMP)
+
 serve: $(STAMP)
 	$(BIN)/cpdfolio db init
 	$(BIN)/cpdfolio serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) $(JS_STAMP)
+test: $(STAMP) $(JS_STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -46,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_query.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules
+	rm -rf $(VENV) $(RALPH_VENV) .pytest_cache .mypy_cache .ruff_cache $(JS)/node_modules

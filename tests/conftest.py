@@ -17,6 +17,8 @@ from portfolio.storage import open_store
 from portfolio.storage.base import Store
 from service import create_app
 
+pytest_plugins = ["tests.peers.fixtures"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> dict[str, Any]:

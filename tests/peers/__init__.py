@@ -1,0 +1,1 @@
+"""Real peer LRSs run as separate processes, for the sync and forwarding tests."""
