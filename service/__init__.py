@@ -51,6 +51,9 @@ def create_app(
     from service import api_erasure
 
     app.register_blueprint(api_erasure.bp)
+    from service import api_sources
+
+    app.register_blueprint(api_sources.bp)
     openapi.init_app(app)
 
     @app.after_request

@@ -200,6 +200,7 @@ def _register_groups() -> None:
     from service.cli_erasure import people_erase, retention
     from service.cli_people import people, record
     from service.cli_rules import rules
+    from service.cli_sources import sources, sync
 
     main.add_command(people)
     main.add_command(record)
@@ -208,6 +209,8 @@ def _register_groups() -> None:
         main.add_command(command)
     people.add_command(people_erase)
     main.add_command(retention)
+    main.add_command(sources)
+    main.add_command(sync)
 
 
 _register_groups()

@@ -43,6 +43,16 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "cpdfolio <no-reply@localhost>"
     outbox_dir: str | None = None
+    # Talking to other LRSs (lrs_adapters): seconds to wait for an answer, and attempts
+    # at a request that fails for a reason that may pass (unreachable, 429, 5xx).
+    remote_timeout_seconds: int = 30
+    remote_attempts: int = 4
+    # Statements asked for per page when pulling from a source.
+    pull_page_size: int = 100
+    # Forwarding: the wait before the first retry of a failed batch, doubled after each
+    # failure up to the maximum.
+    forward_backoff_seconds: int = 30
+    forward_backoff_max_seconds: int = 3600
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:

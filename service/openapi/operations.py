@@ -36,6 +36,7 @@ from service.openapi import (
     bundle_operations,
     erasure_operations,
     portfolio_operations,
+    source_operations,
 )
 from service.openapi.components import (
     BINARY,
@@ -316,6 +317,7 @@ PATH_PARAMETERS = {
     "filename": "A path under the static folder (it may contain '/').",
     **portfolio_operations.PATH_PARAMETERS,
     **assessment_operations.PATH_PARAMETERS,
+    **source_operations.PATH_PARAMETERS,
 }
 
 #: What each documented path and method does. HEAD and OPTIONS are derived.
@@ -356,4 +358,5 @@ OPERATIONS: dict[str, dict[str, Callable[[Doc], dict[str, Any]]]] = {
     **assessment_operations.OPERATIONS,
     **bundle_operations.OPERATIONS,
     **erasure_operations.OPERATIONS,
+    **source_operations.OPERATIONS,
 }

@@ -1,0 +1,90 @@
+"""Remote LRSs as configured by people: checking what they typed, sealing the secret,
+and opening a client. Shared by sources (pull) and destinations (forwarding)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from lrs_adapters.credentials import open_secret, seal_secret
+from lrs_adapters.remote import RemoteClient, Retry
+from portfolio.errors import InvalidInput
+from portfolio.storage.exchange import RemoteLrs
+
+XAPI_VERSIONS = ("1.0.3", "2.0.0")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How this instance talks to remote LRSs: the secret that seals credentials, and
+    the patience it has with them."""
+
+    instance_secret: bytes
+    timeout: float = 30.0
+    retry: Retry = field(default_factory=Retry)
+
+    def seal(
+        self, *, name: str, endpoint: str, username: str, secret: str, xapi_version: str
+    ) -> RemoteLrs:
+        """A checked, sealed RemoteLrs; raises InvalidInput naming the field."""
+        check_name(name)
+        if not username:
+            raise InvalidInput("a key (username) is needed", path="key", rule="must not be empty")
+        if not secret:
+            raise InvalidInput("a secret is needed", path="secret", rule="must not be empty")
+        if xapi_version not in XAPI_VERSIONS:
+            raise InvalidInput(
+                f"xapi_version {xapi_version!r} is not supported",
+                path="xapi_version",
+                rule=f"must be one of {', '.join(XAPI_VERSIONS)}",
+            )
+        return RemoteLrs(
+            endpoint=check_endpoint(endpoint),
+            username=username,
+            sealed_secret=seal_secret(secret, name=name, instance_secret=self.instance_secret),
+            xapi_version=xapi_version,
+        )
+
+    def client(self, name: str, remote: RemoteLrs) -> RemoteClient:
+        """A client of the remote LRS of the source or destination called `name`."""
+        return RemoteClient(
+            remote.endpoint,
+            username=remote.username,
+            password=open_secret(
+                remote.sealed_secret, name=name, instance_secret=self.instance_secret
+            ),
+            version=remote.xapi_version,
+            timeout=self.timeout,
+            retry=self.retry,
+        )
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"name {name!r} is not usable",
+            path="name",
+            rule="must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit",
+        )
+    return name
+
+
+def check_endpoint(endpoint: str) -> str:
+    """The xAPI endpoint as stored: http(s), a host, no query, ending in a slash (the
+    resources are named relative to it)."""
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"endpoint {endpoint!r} is not an http(s) URL",
+            path="endpoint",
+            rule="must be an absolute http or https URL",
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidInput(
+            f"endpoint {endpoint!r} has a query, fragment or credentials in it",
+            path="endpoint",
+            rule="must be the xAPI base URL without query, fragment or credentials",
+        )
+    return parts._replace(path=parts.path.rstrip("/") + "/").geturl()

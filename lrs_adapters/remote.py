@@ -1,0 +1,255 @@
+"""A client of a remote xAPI LRS, built on the tincan library's RemoteLRS.
+
+tincan gives the endpoint handling, the Basic auth header, the version header and the
+request objects. Two things are changed, and why:
+- `_send_request` goes through one requests.Session with a timeout: tincan opens a new
+  connection per request and has no timeout, so a silent LRS would hang a sync for ever
+  (and a pull ran at half the speed: docs/research/ralph-peer.md).
+- answers are kept as the raw bytes the remote sent (tincan's LRSResponse decodes them
+  as UTF-8 text, which breaks multipart attachment data), and statements as raw JSON:
+  tincan's Statement objects re-serialise what they parse, which loses what they do not
+  model and would make a statement pulled twice compare unequal to itself.
+
+Retries: connection failures, timeouts, 429 and 5xx are retried with exponential backoff
+(honouring Retry-After); 4xx are not, since asking again changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+import requests
+from tincan import RemoteLRS
+from tincan.http_request import HTTPRequest
+
+from portfolio.errors import InvalidStatement
+from portfolio.lrs.attachments import AttachmentPart
+from portfolio.lrs.multipart import parse_multipart
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RemoteError(Exception):
+    """A remote LRS could not be used; the message says what to do."""
+
+
+class RemoteUnreachable(RemoteError):
+    pass
+
+
+class RemoteAuthFailed(RemoteError):
+    pass
+
+
+class RemoteNotConformant(RemoteError):
+    pass
+
+
+class RemoteRefused(RemoteError):
+    """The remote answered with a 4xx other than 401/403 (the request was wrong)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 4
+    first_delay: float = 0.5
+    max_delay: float = 30.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def success(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    statements: list[dict[str, Any]]
+    more: str | None
+    parts: list[AttachmentPart]
+    # X-Experience-API-Consistent-Through, when the remote says it.
+    consistent_through: str | None
+
+
+class RemoteClient(RemoteLRS):  # type: ignore[misc]
+    """One remote LRS. Not thread-safe (one session); make one per worker."""
+
+    # tincan objects refuse attributes they do not declare.
+    _props: ClassVar[list[str]] = [*RemoteLRS._props, "timeout", "retry", "sleep", "session"]
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        username: str,
+        password: str,
+        version: str = "1.0.3",
+        timeout: float = 30.0,
+        retry: Retry | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(endpoint=endpoint, version=version, username=username, password=password)
+        self._timeout = timeout
+        self._retry = retry or Retry()
+        self._sleep = sleep
+        self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # ----------------------------------------------------------------- statements
+
+    def statements(self, params: Mapping[str, str]) -> StatementPage:
+        """GET /statements with these parameters."""
+        request = HTTPRequest(resource="statements", method="GET", query_params=dict(params))
+        return self._page(self._send_request(request))
+
+    def more(self, more: str) -> StatementPage:
+        """The page a StatementResult's `more` names (relative to the server, usually)."""
+        parts = urlsplit(self.endpoint)
+        url = urljoin(f"{parts.scheme}://{parts.netloc}/", more)
+        if urlsplit(url).netloc != parts.netloc:
+            # Our credentials must not be sent to another host.
+            raise RemoteNotConformant(f"the `more` URL {more!r} points to another server")
+        return self._page(self._send_request(HTTPRequest(resource=url, method="GET")))
+
+    def post_statements(self, body: bytes) -> list[str]:
+        """POST a JSON array of statements; the ids the remote answered with (a 204 with
+        no body, as when every statement was known already, gives none)."""
+        request = HTTPRequest(
+            resource="statements",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            content=body,
+        )
+        response = self._send_request(request)
+        self._raise_for(response, "POST statements")
+        data = response.body
+        if not data:
+            return []
+        try:
+            ids = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise RemoteNotConformant("POST statements answered with something not JSON") from None
+        return [str(i) for i in ids] if isinstance(ids, list) else []
+
+    def check(self) -> str:
+        """Sign in and read one statement: raise what would stop a sync; return the
+        version the remote says in /about, or "" when it has no /about (Ralph)."""
+        self.statements({"limit": "1"})
+        about = self._send_request(HTTPRequest(resource="about", method="GET"))
+        if not about.success:
+            return ""
+        try:
+            versions = orjson.loads(about.body).get("version") or []
+        except (orjson.JSONDecodeError, AttributeError):
+            return ""
+        return str(versions[-1]) if versions else ""
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _page(self, response: Reply) -> StatementPage:
+        self._raise_for(response, "GET statements")
+        content_type = response.headers.get("Content-Type", "")
+        body: bytes = response.body
+        parts: list[AttachmentPart] = []
+        if content_type.lower().startswith("multipart/mixed"):
+            try:
+                body, parts = parse_multipart(body, content_type)
+            except InvalidStatement as exc:
+                raise RemoteNotConformant(f"a multipart StatementResult is broken: {exc}") from None
+        try:
+            result = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RemoteNotConformant(
+                f"GET statements answered with something not JSON ({content_type or 'no type'})"
+            ) from None
+        statements = result.get("statements") if isinstance(result, dict) else None
+        more = result.get("more") if isinstance(result, dict) else None
+        if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+            raise RemoteNotConformant("GET statements did not answer with a StatementResult")
+        if more is not None and not isinstance(more, str):
+            raise RemoteNotConformant("the StatementResult's `more` is not a string")
+        return StatementPage(
+            statements=statements,
+            more=more or None,
+            parts=parts,
+            consistent_through=response.headers.get("X-Experience-API-Consistent-Through"),
+        )
+
+    def _raise_for(self, response: Reply, what: str) -> None:
+        if response.success:
+            return
+        status = response.status
+        if status in (401, 403):
+            raise RemoteAuthFailed(
+                f"{self.endpoint} refused the credentials ({what}: HTTP {status}):"
+                " check the key and secret"
+            )
+        detail = _short(response.body)
+        if 400 <= status < 500:
+            raise RemoteRefused(f"{what}: HTTP {status}: {detail}", status=status)
+        raise RemoteUnreachable(f"{what}: HTTP {status} after retries: {detail}")
+
+    def _send_request(self, request: HTTPRequest) -> Reply:
+        """tincan's request, sent through the session with a timeout and retries."""
+        url = (
+            request.resource
+            if request.resource.startswith("http")
+            else (self.endpoint + request.resource)
+        )
+        headers = {"X-Experience-API-Version": self.version, **(request.headers or {})}
+        if self.auth is not None:
+            headers["Authorization"] = self.auth
+        params = {k: str(v) for k, v in (request.query_params or {}).items()}
+        content = getattr(request, "content", None)
+        delay = self._retry.first_delay
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                response = self._session.request(
+                    request.method,
+                    url,
+                    params=params,
+                    data=content,
+                    headers=headers,
+                    timeout=self._timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt == self._retry.attempts:
+                    raise RemoteUnreachable(
+                        f"{self.endpoint} cannot be reached ({type(exc).__name__})"
+                        f" after {attempt} attempts"
+                    ) from None
+            else:
+                if response.status_code not in _RETRY_STATUSES or attempt == self._retry.attempts:
+                    return Reply(response.status_code, response.headers, response.content)
+                delay = max(delay, _retry_after(response))
+            self._sleep(min(delay, self._retry.max_delay))
+            delay *= 2
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _retry_after(response: requests.Response) -> float:
+    try:
+        return float(response.headers.get("Retry-After", 0))
+    except ValueError:
+        return 0.0
+
+
+def _short(data: bytes | str | None) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
+    return " ".join(text.split())[:300] or "(no body)"

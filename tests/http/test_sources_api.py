@@ -1,0 +1,153 @@
+"""/api/me/sources: an owner connects a remote LRS holding their learning and pulls from
+it (issue 6, item 4). The remote is a second cpdfolio app with its own store, served over
+real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+from portfolio.storage import open_store
+from service import create_app
+from tests.conftest import LiveServer, Xapi, make_client
+from tests.http.test_people_and_record import Api, create_person, login, store_of
+from tests.support import make_statement
+
+ANN = "ann@example.org"
+BOB = "bob@example.org"
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
+    """Another LRS: a cpdfolio app of its own, with Ann's and Bob's learning in it."""
+    url = f"sqlite:///{tmp_path / 'remote' / 'remote.db'}"
+    store = open_store(url)
+    store.migrate()
+    app = create_app({"database_url": url, "secret_key": "remote-secret"}, store_=store)
+    server = LiveServer(app)
+    server.start()
+    key, secret = make_client(app, "all", name="Council LMS")
+    xapi = Xapi(server.url + "/xapi", (key, secret))
+    mine = [make_statement(actor="ann") for _ in range(3)]
+    theirs = [make_statement(actor="bob") for _ in range(2)]
+    assert xapi.post("/statements", json=mine + theirs).status_code == 200
+    yield server, key, secret
+    server.stop()
+    store.close()
+
+
+@pytest.fixture
+def ann(app: Flask, live_server: LiveServer) -> Api:
+    create_person(app, ANN, "Ann Jones")
+    return login(live_server, ANN)
+
+
+@pytest.fixture
+def bob(app: Flask, live_server: LiveServer) -> Api:
+    create_person(app, BOB, "Bob Smith")
+    return login(live_server, BOB)
+
+
+def connection(remote: tuple[LiveServer, str, str], **changes: Any) -> dict[str, Any]:
+    server, key, secret = remote
+    return {
+        "name": "council-lms",
+        "endpoint": server.url + "/xapi/",
+        "key": key,
+        "secret": secret,
+        **changes,
+    }
+
+
+def test_sources_need_the_owners_token(live_server: LiveServer) -> None:
+    for method, path in [("GET", ""), ("POST", ""), ("POST", "/x/sync"), ("DELETE", "/x")]:
+        response = requests.request(method, f"{live_server.url}/api/me/sources{path}", timeout=30)
+        assert response.status_code == 401, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"endpoint": "ftp://lrs.example/xapi/"}, "endpoint"),
+        ({"name": "Not A Name!"}, "name"),
+        ({"secret": ""}, "secret"),
+        ({"xapi_version": "0.95"}, "xapi_version"),
+        ({"since_field": "when"}, "since_field"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_input_names_the_field_and_stores_nothing(
+    ann: Api, app: Flask, remote: Any, changes: dict[str, Any], path: str
+) -> None:
+    response = ann.post("/me/sources", json=connection(remote, **changes))
+    assert response.status_code == 400
+    assert response.json()["path"] == path
+    assert store_of(app).sources.list() == []
+
+
+def test_credentials_the_remote_refuses_are_a_400_at_once(
+    ann: Api, app: Flask, remote: Any
+) -> None:
+    response = ann.post("/me/sources", json=connection(remote, secret="wrong"))
+    assert response.status_code == 400
+    assert response.json()["path"] == "endpoint"
+    assert "refused the credentials" in response.json()["message"]
+    assert store_of(app).sources.list() == []
+
+
+def test_an_owner_connects_pulls_only_their_own_learning_and_disconnects(
+    ann: Api, bob: Api, app: Flask, remote: Any
+) -> None:
+    created = ann.post("/me/sources", json=connection(remote))
+    assert created.status_code == 201, created.text
+    assert "secret" not in created.json()
+    assert created.json()["since"] == {
+        '{"objectType":"Agent","mbox":"mailto:ann@example.org"}': None
+    }
+    assert [s["name"] for s in ann.get("/me/sources").json()] == ["council-lms"]
+    assert ann.post("/me/sources", json=connection(remote)).status_code == 409
+
+    # Bob neither sees nor can use nor remove it.
+    assert bob.get("/me/sources").json() == []
+    assert bob.post("/me/sources/council-lms/sync").status_code == 404
+    assert bob.request("DELETE", "/me/sources/council-lms").status_code == 404
+
+    synced = ann.post("/me/sources/council-lms/sync")
+    assert synced.status_code == 200, synced.text
+    summary = synced.json()
+    assert (summary["status"], summary["fetched"], summary["new"]) == ("ok", 3, 3)
+    assert store_of(app).statements.count() == 3
+    # They are witnessed in Ann's record: evidence she can use.
+    record = ann.get("/me/record").json()
+    assert sum(1 for e in record["entries"] if e["entry"]["kind"] == "statement-witnessed") == 3
+
+    again = ann.post("/me/sources/council-lms/sync").json()
+    assert (again["new"], again["duplicate"]) == (0, 3)
+    listed = ann.get("/me/sources").json()[0]
+    assert listed["last_run"]["status"] == "ok"
+
+    assert ann.request("DELETE", "/me/sources/council-lms").status_code == 204
+    assert ann.get("/me/sources").json() == []
+    assert store_of(app).statements.count() == 3  # what was pulled stays
+
+
+def test_a_remote_that_goes_away_is_a_502_with_the_progress(
+    ann: Api, app: Flask, remote: Any
+) -> None:
+    assert ann.post("/me/sources", json=connection(remote)).status_code == 201
+    server, _key, _secret = remote
+    server.stop()
+    app.config["CPDFOLIO"] = type(app.config["CPDFOLIO"]).from_mapping(
+        {**app.config["CPDFOLIO"].__dict__, "remote_attempts": 1}
+    )
+    response = ann.post("/me/sources/council-lms/sync")
+    assert response.status_code == 502
+    body = response.json()
+    assert body["status"] == "failed"
+    assert "cannot be reached" in body["error"]
+    assert body["new"] == 0
