@@ -17,7 +17,7 @@ Retries: connection failures, timeouts, 429 and 5xx are retried with exponential
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -29,7 +29,8 @@ from tincan.http_request import HTTPRequest
 
 from portfolio.errors import InvalidStatement
 from portfolio.lrs.attachments import AttachmentPart
-from portfolio.lrs.multipart import parse_multipart
+from portfolio.lrs.multipart import multipart_body, parse_multipart
+from portfolio.storage.base import AttachmentData
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -127,25 +128,35 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
             raise RemoteNotConformant(f"the `more` URL {more!r} points to another server")
         return self._page(self._send_request(HTTPRequest(resource=url, method="GET")))
 
-    def post_statements(self, body: bytes) -> list[str]:
-        """POST a JSON array of statements; the ids the remote answered with (a 204 with
-        no body, as when every statement was known already, gives none)."""
-        request = HTTPRequest(
-            resource="statements",
-            method="POST",
-            headers={"Content-Type": "application/json"},
-            content=body,
+    def post_statements(self, body: bytes, attachments: Sequence[AttachmentData] = ()) -> list[str]:
+        """POST a JSON array of statements, as multipart/mixed with the attachment data
+        when there is some; the ids the remote answered with (a 204 with no body, as when
+        every statement was known already, gives none)."""
+        if attachments:
+            content, content_type = multipart_body(body, attachments)
+        else:
+            content, content_type = body, "application/json"
+        response = self._send(
+            "POST", "statements", headers={"Content-Type": content_type}, content=content
         )
-        response = self._send_request(request)
         self._raise_for(response, "POST statements")
-        data = response.body
-        if not data:
+        if not response.body:
             return []
         try:
-            ids = orjson.loads(data)
+            ids = orjson.loads(response.body)
         except orjson.JSONDecodeError:
             raise RemoteNotConformant("POST statements answered with something not JSON") from None
         return [str(i) for i in ids] if isinstance(ids, list) else []
+
+    def may_read(self) -> bool:
+        """Sign in with one GET: True when the credentials may read statements, False
+        when they are good but may not (a 403: a key that only writes, as forwarding
+        needs); raises RemoteAuthFailed and the rest as any request does."""
+        response = self._send("GET", "statements", params={"limit": "1"})
+        if response.status == 403:
+            return False
+        self._raise_for(response, "GET statements")
+        return True
 
     def check(self) -> str:
         """Sign in and read one statement: raise what would stop a sync; return the
@@ -206,26 +217,41 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
         raise RemoteUnreachable(f"{what}: HTTP {status} after retries: {detail}")
 
     def _send_request(self, request: HTTPRequest) -> Reply:
-        """tincan's request, sent through the session with a timeout and retries."""
-        url = (
-            request.resource
-            if request.resource.startswith("http")
-            else (self.endpoint + request.resource)
+        """tincan's request (what RemoteLRS's own methods build), sent by `_send`."""
+        return self._send(
+            request.method,
+            request.resource,
+            params=request.query_params,
+            headers=request.headers,
+            content=getattr(request, "content", None),
         )
-        headers = {"X-Experience-API-Version": self.version, **(request.headers or {})}
+
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+    ) -> Reply:
+        """One request through the session, with a timeout and retries. Content is sent
+        as given: tincan's HTTPRequest would decode bytes as UTF-8, which attachment
+        data is not."""
+        url = resource if resource.startswith("http") else self.endpoint + resource
+        sent_headers = {"X-Experience-API-Version": self.version, **(headers or {})}
         if self.auth is not None:
-            headers["Authorization"] = self.auth
-        params = {k: str(v) for k, v in (request.query_params or {}).items()}
-        content = getattr(request, "content", None)
+            sent_headers["Authorization"] = self.auth
+        query = {k: str(v) for k, v in (params or {}).items()}
         delay = self._retry.first_delay
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 response = self._session.request(
-                    request.method,
+                    method,
                     url,
-                    params=params,
+                    params=query,
                     data=content,
-                    headers=headers,
+                    headers=sent_headers,
                     timeout=self._timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -198,6 +198,7 @@ def _register_groups() -> None:
     # Imported here: these modules import this one for its helpers.
     from service.cli_bundle import export, import_, instance_keys, verify
     from service.cli_erasure import people_erase, retention
+    from service.cli_forward import forward
     from service.cli_import import import_file
     from service.cli_people import people, record
     from service.cli_rules import rules
@@ -210,6 +211,7 @@ def _register_groups() -> None:
         main.add_command(command)
     people.add_command(people_erase)
     main.add_command(retention)
+    main.add_command(forward)
     main.add_command(sources)
     main.add_command(sync)
     main.add_command(import_file)

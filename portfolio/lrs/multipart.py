@@ -12,7 +12,8 @@ a Content-Transfer-Encoding of binary).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, Sequence
 from email.message import Message
 
 from requests_toolbelt.multipart.decoder import (
@@ -23,6 +24,7 @@ from requests_toolbelt.multipart.decoder import (
 
 from portfolio.errors import InvalidStatement
 from portfolio.lrs.attachments import AttachmentPart
+from portfolio.storage.base import AttachmentData
 
 
 def parse_multipart(body: bytes, content_type: str) -> tuple[bytes, list[AttachmentPart]]:
@@ -69,3 +71,25 @@ def _media_type(value: str) -> str:
 
 def _malformed(message: str) -> InvalidStatement:
     return InvalidStatement(message, path="", rule="must be a multipart/mixed document (RFC 2046)")
+
+
+def multipart_body(
+    json_part: bytes, attachments: Sequence[AttachmentData] = ()
+) -> tuple[bytes, str]:
+    """A multipart/mixed document and its Content-Type: the statement (or statements, or
+    StatementResult) JSON first, then each attachment once, binary."""
+    boundary = secrets.token_hex(16)
+    delimiter = b"--" + boundary.encode()
+    chunks = [delimiter, b"\r\nContent-Type: application/json\r\n\r\n", json_part, b"\r\n"]
+    for part in attachments:
+        chunks += [
+            delimiter,
+            b"\r\nContent-Type: " + part.content_type.encode(),
+            b"\r\nContent-Transfer-Encoding: binary",
+            b"\r\nX-Experience-API-Hash: " + part.sha2.encode(),
+            b"\r\n\r\n",
+            part.content,
+            b"\r\n",
+        ]
+    chunks += [delimiter, b"--\r\n"]
+    return b"".join(chunks), f'multipart/mixed; boundary="{boundary}"'

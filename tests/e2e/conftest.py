@@ -46,8 +46,9 @@ class Instance:
             timeout=120,
         )
 
-    def serve(self, *, workers: int = 2) -> str:
-        port = free_port()
+    def serve(self, *, workers: int = 2, port: int | None = None) -> str:
+        """Start `cpdfolio serve` on `port` (a free one if not given); its base URL."""
+        port = port or free_port()
         self.process = subprocess.Popen(
             [CPDFOLIO, "serve", "--port", str(port), "--workers", str(workers)],
             env=self.env,
