@@ -50,7 +50,11 @@ def _settings() -> Settings:
 
 
 def _store() -> Store:
-    return open_store(_settings().database_url)
+    """The store, ready for use: an uninitialised one is a message (run `cpdfolio db
+    init`), not a traceback from the first query."""
+    store = open_store(_settings().database_url)
+    store.ping()
+    return store
 
 
 @click.group()

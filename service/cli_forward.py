@@ -25,10 +25,10 @@ from lrs_adapters.forward import Backoff, Forwarder
 from lrs_adapters.remote import Retry
 from portfolio.clock import utc_now_iso
 from portfolio.errors import InvalidInput, NotFound
-from portfolio.storage import open_store
 from portfolio.storage.base import Store
 from portfolio.storage.exchange import DestinationRecord, OutboxState
 from service.cli import _domain_errors, _settings, _store
+from service.cli_sources import read_secret
 from service.config import Settings
 from service.secrets import resolve_secret_key
 
@@ -67,8 +67,7 @@ def _field_message(exc: InvalidInput) -> str:
 
 
 def _open() -> tuple[Settings, Store]:
-    settings = _settings()
-    return settings, open_store(settings.database_url)
+    return _settings(), _store()
 
 
 def _connection(settings: Settings, *, attempts: int | None = None) -> Connection:
@@ -143,11 +142,7 @@ def forward_add(
 
     With no --verb, --activity-type or --person every statement is forwarded; each one
     given narrows it (a statement must match one value of each)."""
-    if secret_stdin == (secret_arg is not None):
-        raise click.UsageError("give the secret with --secret-stdin (or --secret), once")
-    secret = sys.stdin.readline().rstrip("\r\n") if secret_stdin else (secret_arg or "")
-    if not secret:
-        raise click.ClickException("--secret-stdin: no secret on standard input")
+    secret = read_secret(secret_arg, secret_stdin)
     settings, store = _open()
     added = add_destination(
         store,

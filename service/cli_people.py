@@ -15,16 +15,14 @@ from portfolio.errors import InvalidInput
 from portfolio.lrs.params import parse_agent
 from portfolio.record.chain import verify_portfolio_record
 from portfolio.record.verify import RecordVerificationFailed
-from portfolio.storage import open_store
-from service.cli import _domain_errors, _settings
+from service.cli import _domain_errors, _settings, _store
 from service.people import PeopleServices, build_services
 from service.secrets import resolve_secret_key
 
 
 def _services() -> PeopleServices:
     settings = _settings()
-    store = open_store(settings.database_url)
-    return build_services(store, settings, resolve_secret_key(settings))
+    return build_services(_store(), settings, resolve_secret_key(settings))
 
 
 def _read_password() -> str:

@@ -15,15 +15,15 @@ from service.exchange import connection, puller
 from service.secrets import resolve_secret_key
 
 
-def _read_secret(secret: str | None, secret_stdin: bool) -> str:
-    if secret_stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-        if not value:
-            raise click.ClickException("no secret on standard input (--secret-stdin)")
-        return value
-    if not secret:
-        raise click.UsageError("give the secret with --secret-stdin (or --secret)")
-    return secret
+def read_secret(secret: str | None, secret_stdin: bool) -> str:
+    """A remote LRS secret, given exactly one way: from stdin (preferred: arguments show
+    up in `ps`) or as --secret."""
+    if secret_stdin == (secret is not None):
+        raise click.UsageError("give the secret with --secret-stdin (or --secret), once")
+    value = sys.stdin.readline().rstrip("\r\n") if secret_stdin else (secret or "")
+    if not value:
+        raise click.ClickException("--secret-stdin: no secret on standard input")
+    return value
 
 
 @click.group()
@@ -74,16 +74,16 @@ def sources_add(
     replace: bool,
 ) -> None:
     """Add a source called NAME. The secret is kept sealed under the instance secret."""
+    given = read_secret(secret, secret_stdin)
     settings = _settings()
-    services = _services()
-    store = services.accounts.store
+    store = _services().accounts.store
     source = add_source(
         store,
         connection(settings, resolve_secret_key(settings)),
         name=name,
         endpoint=endpoint,
         key=key,
-        secret=_read_secret(secret, secret_stdin),
+        secret=given,
         xapi_version=xapi_version,
         agents=agents,
         since_field=since_field,

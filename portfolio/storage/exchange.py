@@ -158,6 +158,14 @@ class ForwardFilter:
             "people": list(self.people),
         }
 
+    @classmethod
+    def from_json(cls, value: Mapping[str, Sequence[str]]) -> ForwardFilter:
+        return cls(
+            verbs=tuple(value["verbs"]),
+            activity_types=tuple(value["activity_types"]),
+            people=tuple(value["people"]),
+        )
+
 
 @dataclass(frozen=True)
 class DestinationRecord:

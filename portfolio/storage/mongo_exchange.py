@@ -370,11 +370,7 @@ def _destination(doc: Document) -> DestinationRecord:
     return DestinationRecord(
         name=str(doc["_id"]),
         remote=_remote(doc),
-        filter=ForwardFilter(
-            verbs=tuple(f["verbs"]),
-            activity_types=tuple(f["activity_types"]),
-            people=tuple(f["people"]),
-        ),
+        filter=ForwardFilter.from_json(f),
         batch_size=int(doc["batch_size"]),
         max_attempts=int(doc["max_attempts"]),
         created=str(doc["created"]),

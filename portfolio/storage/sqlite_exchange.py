@@ -226,11 +226,7 @@ def _destination(row: Any) -> DestinationRecord:
     return DestinationRecord(
         name=str(row[0]),
         remote=_remote(row, 1),
-        filter=ForwardFilter(
-            verbs=tuple(f["verbs"]),
-            activity_types=tuple(f["activity_types"]),
-            people=tuple(f["people"]),
-        ),
+        filter=ForwardFilter.from_json(f),
         batch_size=int(row[6]),
         max_attempts=int(row[7]),
         created=str(row[8]),

@@ -287,3 +287,11 @@ def test_pull_from_another_cpdfolio_with_attachments_and_a_conflict(
         assert store.statements.count() == 31
     finally:
         store.close()
+
+
+def test_an_uninitialised_store_is_a_message_not_a_traceback(instance: Instance) -> None:
+    for command in (("sources", "list"), ("sync",), ("forward", "status"), ("people", "list")):
+        done = instance.cli(*command)
+        assert done.returncode == 1, command
+        assert "the store is not initialised: run `cpdfolio db init`" in done.stderr, command
+        assert "Traceback" not in done.stderr, command
