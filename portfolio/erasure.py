@@ -11,8 +11,10 @@ instance-wide documents that name them (mentoring sessions and their links, the 
 links of their analyses). The exchange with other LRSs (portfolio.storage.exchange)
 forgets them too: the deleted statements' provenance and outbox items, the sources they
 connected (their identities and credentials, with the checkpoints and the provenance
-naming those sources), and their person id in destinations' filters; a destination that
-forwarded only their statements goes, since an empty filter would forward everyone's.
+naming those sources), the agents naming them in administrators' sources (with those
+streams' checkpoints; a source that asked about no one else goes, since one with no
+agents pulls everything), and their person id in destinations' filters; a destination
+that forwarded only their statements goes, for the same reason.
 What is left is one tombstone per erasure (collection ERASURES), holding no personal
 data: when, who asked, and how much went.
 
@@ -49,7 +51,7 @@ from portfolio.bundle.layout import ARCHIVED_ATTACHMENTS, ARCHIVED_STATEMENTS
 from portfolio.clock import datetime_to_us, format_us, now_us, parse_stored, utc_now_iso
 from portfolio.errors import Conflict, InvalidInput, NotFound
 from portfolio.evidence.ledger import EVIDENCE, TOTALS, Ledger
-from portfolio.lrs.agents import ifi_key
+from portfolio.lrs.agents import agent_keys, ifi_key
 from portfolio.lrs.index import extract_index
 from portfolio.record.chain import Draft, build
 from portfolio.record.entry import Role
@@ -69,6 +71,7 @@ from portfolio.storage.base import (
     RetentionCounts,
     Store,
 )
+from portfolio.storage.exchange import SourceAgentsChange
 
 __all__ = [
     "Erasure",
@@ -236,11 +239,31 @@ def erase_person(
                 others=others,
                 changes=_shared_docs(store, person, scope) + copies,
                 tombstone=_tombstone(erasure_id, erased, requested_by),
+                sources=_sources_asking_about(store, scope.identities),
             )
         except (ErasureScopeChanged, RecordHeadMoved):
             continue  # nothing was written: plan again on what is stored now
         return Erasure(id=erasure_id, erased=erased, requested_by=requested_by, counts=counts)
     raise Conflict(f"the portfolio of {person.email} kept changing during its erasure; try again")
+
+
+def _sources_asking_about(store: Store, identities: frozenset[str]) -> list[SourceAgentsChange]:
+    """Administrators' sources with an agent that names the person (an IFI of theirs, or
+    a Group with them as a member): the agent JSON is theirs, and the stream's
+    checkpoint says when they were last asked about. Owners' sources ask for their
+    owner's identities of the day, and the person's own go whole."""
+    found = []
+    for source in store.sources.list():
+        if source.owner is not None:
+            continue
+        keep = tuple(
+            agent
+            for agent in source.agents
+            if not set(agent_keys(orjson.loads(agent))) & identities
+        )
+        if keep != source.agents:
+            found.append(SourceAgentsChange(source.name, source.agents, keep))
+    return found
 
 
 def _person(store: Store, person_id: str) -> PersonRecord:

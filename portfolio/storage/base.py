@@ -22,7 +22,7 @@ import orjson
 
 from portfolio.errors import PreconditionFailed
 from portfolio.record.entry import SignedEntry
-from portfolio.storage.exchange import OutboxStore, SourceStore
+from portfolio.storage.exchange import OutboxStore, SourceAgentsChange, SourceStore
 
 # --------------------------------------------------------------------------- statements
 
@@ -842,7 +842,8 @@ class ErasureCounts:
     sessions: int = 0
     challenges: int = 0
     # Sources the person connected (their identities and sealed credentials), with their
-    # checkpoints and last run.
+    # checkpoints and last run; and administrators' sources that asked about them, which
+    # forgot them (or went, when they asked about no one else).
     sources: int = 0
     # Destinations whose filter named the person: taken out of it, or the destination
     # removed (with its outbox) when it forwarded no one else's statements.
@@ -893,6 +894,7 @@ class ErasureStore(Protocol):
         others: Sequence[RecordChange],
         changes: Sequence[DocChange],
         tombstone: Callable[[ErasureCounts], PortfolioDoc],
+        sources: Sequence[SourceAgentsChange] = (),
     ) -> ErasureCounts:
         """Erase the person of `scope`, all or nothing, and return what went.
 
@@ -906,12 +908,15 @@ class ErasureStore(Protocol):
         documents, identities, sessions, challenges and row (their sealed key with it);
         takes the person out of every destination's `people` filter, removing a
         destination (and its outbox) that named no one else, since an empty filter
-        would forward everyone's; and stores `tombstone(counts)`.
+        would forward everyone's; applies `sources` (administrators' sources asking
+        about the person keep only the other agents, and lose the dropped streams'
+        checkpoints; one left with none is removed); and stores `tombstone(counts)`.
         Deleted bytes do not linger in the store's files where the adapter controls
         that (SQLite: secure_delete, then VACUUM and a truncating checkpoint).
 
-        Raises NotFound when the person is not stored, ErasureScopeChanged or
-        RecordHeadMoved (nothing written: plan again).
+        Raises NotFound when the person is not stored, ErasureScopeChanged (also when
+        a source of `sources` no longer has the agents planned) or RecordHeadMoved
+        (nothing written: plan again).
         """
         ...
 

@@ -53,6 +53,21 @@ class SourceRecord:
 
 
 @dataclass(frozen=True)
+class SourceAgentsChange:
+    """An administrator's source that asks about a person being erased: its agents as
+    planned, and those that stay. When none stays the source goes, since a source with
+    no agents pulls everything. The streams dropped lose their checkpoints."""
+
+    name: str
+    agents: tuple[str, ...]
+    keep: tuple[str, ...]
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        return tuple(agent for agent in self.agents if agent not in self.keep)
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """Where a stream of a source stopped: the `since` to ask for next time, and the
     remote `stored` and id of the last statement kept."""

@@ -47,6 +47,7 @@ from portfolio.storage.base import (
     RetentionCounts,
     attachment_hashes,
 )
+from portfolio.storage.exchange import SourceAgentsChange
 from portfolio.storage.mongo_connection import Document, chunks, unavailable_on_driver_errors
 from portfolio.storage.mongo_exchange import lock_outbox
 from portfolio.storage.mongo_people import _append, _transaction
@@ -188,6 +189,43 @@ def _delete_sources(store: MongoStore, person_id: str, session: ClientSession | 
     return int(result.deleted_count)
 
 
+def _sources_as_planned(
+    store: MongoStore, sources: Sequence[SourceAgentsChange], session: ClientSession | None
+) -> bool:
+    """Whether each source still has the agents its change was planned on."""
+    found = {
+        str(doc["_id"]): tuple(str(agent) for agent in doc["agents"])
+        for doc in store.collection(SOURCES).find(
+            {"_id": {"$in": [change.name for change in sources]}},
+            {"agents": True},
+            session=session,
+        )
+    }
+    return all(found.get(change.name) == change.agents for change in sources)
+
+
+def _forget_in_sources(
+    store: MongoStore,
+    sources: Sequence[SourceAgentsChange],
+    session: ClientSession | None,
+) -> int:
+    """Apply the planned changes to administrators' sources (see SourceAgentsChange),
+    checked by `_sources_as_planned` first."""
+    collection = store.collection(SOURCES)
+    checkpoints = store.collection(SOURCE_CHECKPOINTS)
+    for change in sources:
+        if change.keep:
+            collection.update_one(
+                {"_id": change.name}, {"$set": {"agents": list(change.keep)}}, session=session
+            )
+            dropped = {"source": change.name, "stream": {"$in": list(change.dropped)}}
+        else:
+            collection.delete_one({"_id": change.name}, session=session)
+            dropped = {"source": change.name}
+        checkpoints.delete_many(dropped, session=session)
+    return len(sources)
+
+
 def _unfilter_destinations(store: MongoStore, person_id: str, session: ClientSession | None) -> int:
     """Take the person out of every destination's `people` filter; a destination that
     named only them is removed with its outbox, as an empty filter would forward
@@ -237,6 +275,7 @@ class MongoErasureStore:
         others: Sequence[RecordChange],
         changes: Sequence[DocChange],
         tombstone: Callable[[ErasureCounts], PortfolioDoc],
+        sources: Sequence[SourceAgentsChange] = (),
     ) -> ErasureCounts:
         store = self._store
         with unavailable_on_driver_errors("find unused attachments"):
@@ -244,7 +283,7 @@ class MongoErasureStore:
 
         def work(session: ClientSession | None) -> ErasureCounts:
             # Run again from the start if the transaction is retried: no state outside it.
-            counts = self._erase(scope, others, changes, unused, session)
+            counts = self._erase(scope, others, changes, sources, unused, session)
             _apply(store, [tombstone(counts)], session)
             return counts
 
@@ -258,6 +297,7 @@ class MongoErasureStore:
         scope: ErasureScope,
         others: Sequence[RecordChange],
         changes: Sequence[DocChange],
+        sources: Sequence[SourceAgentsChange],
         unused: set[str],
         session: ClientSession | None,
     ) -> ErasureCounts:
@@ -278,6 +318,8 @@ class MongoErasureStore:
         if people.find_one({"_id": person_id}, {"_id": True}, session=session) is None:
             raise NotFound(f"no portfolio {person_id}")
         if _scope(store, person_id, sorted(scope.identities), session) != scope:
+            raise ErasureScopeChanged(person_id)
+        if not _sources_as_planned(store, sources, session):
             raise ErasureScopeChanged(person_id)
         statements = store.collection(STATEMENTS)
         ids = sorted(scope.statements)
@@ -324,7 +366,8 @@ class MongoErasureStore:
             identities=delete(IDENTITIES),
             sessions=delete(SESSIONS),
             challenges=delete(CHALLENGES),
-            sources=_delete_sources(store, person_id, session),
+            sources=_delete_sources(store, person_id, session)
+            + _forget_in_sources(store, sources, session),
             destinations=_unfilter_destinations(store, person_id, session),
             shared_docs=_apply(store, changes, session),
             other_records=len(others),

@@ -52,6 +52,7 @@ from portfolio.storage.base import (
     RetentionCounts,
     attachment_hashes,
 )
+from portfolio.storage.exchange import SourceAgentsChange
 from portfolio.storage.sqlite_people import append_entries
 
 if TYPE_CHECKING:
@@ -186,6 +187,33 @@ def _delete_sources(con: sqlite3.Connection, person_id: str) -> int:
     return con.execute(f"DELETE FROM sources WHERE name {_IN}", (_json(names),)).rowcount
 
 
+def _sources_as_planned(con: sqlite3.Connection, sources: Sequence[SourceAgentsChange]) -> bool:
+    """Whether each source still has the agents its change was planned on."""
+    for change in sources:
+        row = con.execute("SELECT agents FROM sources WHERE name = ?", (change.name,)).fetchone()
+        if row is None or tuple(orjson.loads(row[0])) != change.agents:
+            return False
+    return True
+
+
+def _forget_in_sources(con: sqlite3.Connection, sources: Sequence[SourceAgentsChange]) -> int:
+    """Apply the planned changes to administrators' sources (see SourceAgentsChange),
+    checked by `_sources_as_planned` first."""
+    for change in sources:
+        if change.keep:
+            con.execute(
+                "UPDATE sources SET agents = ? WHERE name = ?",
+                (orjson.dumps(list(change.keep)).decode(), change.name),
+            )
+            con.execute(
+                f"DELETE FROM source_checkpoints WHERE source = ? AND stream {_IN}",
+                (change.name, _json(change.dropped)),
+            )
+        else:  # its checkpoints go with it (a foreign key cascades)
+            con.execute("DELETE FROM sources WHERE name = ?", (change.name,))
+    return len(sources)
+
+
 def _unfilter_destinations(con: sqlite3.Connection, person_id: str) -> int:
     """Take the person out of every destination's `people` filter; a destination that
     named only them is removed with its outbox, as an empty filter would forward
@@ -248,6 +276,7 @@ def _erase(
     *,
     others: Sequence[RecordChange],
     changes: Sequence[DocChange],
+    sources: Sequence[SourceAgentsChange],
 ) -> ErasureCounts:
     """The deletions of `erase`, inside its transaction."""
     person_id = scope.person_id
@@ -288,7 +317,7 @@ def _erase(
         identities=delete("identities"),
         sessions=delete("sessions"),
         challenges=delete("challenges"),
-        sources=_delete_sources(con, person_id),
+        sources=_delete_sources(con, person_id) + _forget_in_sources(con, sources),
         destinations=_unfilter_destinations(con, person_id),
         shared_docs=shared,
         other_records=len(others),
@@ -315,6 +344,7 @@ class SqliteErasureStore:
         others: Sequence[RecordChange],
         changes: Sequence[DocChange],
         tombstone: Callable[[ErasureCounts], PortfolioDoc],
+        sources: Sequence[SourceAgentsChange] = (),
     ) -> ErasureCounts:
         store = self._store
         person_id = scope.person_id
@@ -323,7 +353,9 @@ class SqliteErasureStore:
                 raise NotFound(f"no portfolio {person_id}")
             if _scope(con, person_id, sorted(scope.identities)) != scope:
                 raise ErasureScopeChanged(person_id)
-            counts = _erase(con, scope, others=others, changes=changes)
+            if not _sources_as_planned(con, sources):
+                raise ErasureScopeChanged(person_id)
+            counts = _erase(con, scope, others=others, changes=changes, sources=sources)
             _apply(con, [tombstone(counts)])
         self._compact()
         return counts

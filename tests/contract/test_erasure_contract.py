@@ -67,6 +67,7 @@ from portfolio.storage.exchange import (
     OutboxState,
     Provenance,
     RemoteLrs,
+    SourceAgentsChange,
     SourceRecord,
     SyncRun,
 )
@@ -93,6 +94,10 @@ BOB_NAME = "Bob Keeper"
 # and where the administrator's source stopped.
 EXCHANGED = "2026-01-05T00:00:00.000000Z"
 ANN_STREAM = orjson.dumps({"mbox": f"mailto:{ANN_EMAIL}"}).decode()
+ANN_HASHED_STREAM = orjson.dumps(
+    {"mbox_sha1sum": hashlib.sha1(f"mailto:{ANN_EMAIL}".encode()).hexdigest()}
+).decode()
+BOB_STREAM = orjson.dumps({"mbox": f"mailto:{BOB_EMAIL}"}).decode()
 COUNCIL_CHECKPOINT = Checkpoint(since=EXCHANGED, last_stored=EXCHANGED, last_id="council-last")
 ALL_STATEMENTS = ("ann", "account", "instructor", "hashed", "voiding", "shared", "bob")
 
@@ -283,14 +288,17 @@ def connect_exchange(world: World) -> None:
     """What the exchange with other LRSs holds about Ann: the source she connected for
     her own mailbox (its checkpoint, last run and provenance), her statements in three
     outboxes in every state, and two destinations that name her in their filter, one of
-    them alone. Bob's source, the administrator's and a destination for everyone stay."""
+    them alone. Bob's source, the administrator's and a destination for everyone stay.
+    Two administrator's sources ask about her by name: one about her alone (by her
+    hashed mailbox), one about her and Bob."""
     store, ids = world.store, world.ids
     ann_id, bob_id = world.ann.person.id, world.bob.person.id
-    bob_stream = orjson.dumps({"mbox": f"mailto:{BOB_EMAIL}"}).decode()
     for name, owner, agents in (
         ("annwen-lms", ann_id, (ANN_STREAM,)),
-        ("bob-lms", bob_id, (bob_stream,)),
+        ("bob-lms", bob_id, (BOB_STREAM,)),
         ("council-lms", None, ()),
+        ("council-annwen", None, (ANN_HASHED_STREAM,)),
+        ("council-team", None, (ANN_STREAM, BOB_STREAM)),
     ):
         store.sources.add(
             SourceRecord(
@@ -309,7 +317,10 @@ def connect_exchange(world: World) -> None:
     store.sources.save_run(
         "annwen-lms", SyncRun(started=EXCHANGED, finished=None, status="failed", error="annwen?")
     )
-    store.sources.page_done("bob-lms", bob_stream, Checkpoint(), [pulled("bob", "bob-lms")])
+    store.sources.page_done("bob-lms", BOB_STREAM, Checkpoint(), [pulled("bob", "bob-lms")])
+    store.sources.page_done("council-annwen", ANN_HASHED_STREAM, COUNCIL_CHECKPOINT, [])
+    for stream in (ANN_STREAM, BOB_STREAM):
+        store.sources.page_done("council-team", stream, COUNCIL_CHECKPOINT, [])
     council_page = [pulled(name, "council-lms") for name in ("instructor", "hashed", "shared")]
     council_page.append(pulled("bob", "council-lms"))
     store.sources.page_done("council-lms", ALL_STREAM, COUNCIL_CHECKPOINT, council_page)
@@ -423,7 +434,7 @@ def run_no_trace(store: Store, *, attachments: bool) -> None:
     assert body["counts"]["identities"] == 2
     assert body["counts"]["sessions"] == 2  # the login and the personal token
     assert body["counts"]["challenges"] == 1
-    assert body["counts"]["sources"] == 1
+    assert body["counts"]["sources"] == 3  # hers deleted; two administrator's changed
     assert body["counts"]["destinations"] == 2  # one changed, one removed
     assert body["counts"]["other_records"] == 1
     # The mentoring session, its link, Bob's pointer to it and the 360° review link.
@@ -450,8 +461,16 @@ def test_erasure_forgets_the_person_in_the_exchange(store: Store) -> None:
     ids, bob_id = world.ids, world.bob.person.id
     erase_ann(world)
 
-    assert [s.name for s in store.sources.list()] == ["bob-lms", "council-lms"]
+    assert [s.name for s in store.sources.list()] == ["bob-lms", "council-lms", "council-team"]
     assert store.sources.checkpoint("annwen-lms", ANN_STREAM) == Checkpoint()
+    # The administrator's source about her alone went (no agents would pull everyone's);
+    # the one about both asks about Bob only, and forgot when it last asked about her.
+    assert store.sources.get("council-annwen") is None
+    assert store.sources.checkpoint("council-annwen", ANN_HASHED_STREAM) == Checkpoint()
+    council_team = store.sources.get("council-team")
+    assert council_team is not None and council_team.agents == (BOB_STREAM,)
+    assert store.sources.checkpoint("council-team", ANN_STREAM) == Checkpoint()
+    assert store.sources.checkpoint("council-team", BOB_STREAM) == COUNCIL_CHECKPOINT
     assert store.sources.last_run("annwen-lms") is None
     assert store.sources.checkpoint("council-lms", ALL_STREAM) == COUNCIL_CHECKPOINT
     provenance = store.sources.provenance([ids[name] for name in ALL_STATEMENTS])
@@ -499,9 +518,38 @@ def test_an_erasure_planned_on_a_stale_scope_writes_nothing(store: Store) -> Non
     assert store.statements.count() == before
     assert store.statements.get(late) is not None
     assert store.people.get(ann_id) is not None
-    assert [s.name for s in store.sources.list()] == ["annwen-lms", "bob-lms", "council-lms"]
+    assert [s.name for s in store.sources.list()] == [
+        "annwen-lms",
+        "bob-lms",
+        "council-annwen",
+        "council-lms",
+        "council-team",
+    ]
     assert len(store.outbox.destinations()) == 3
     assert store.portfolio.list_docs(INSTANCE_DOCS, ERASURES) == []
+
+
+def test_an_erasure_planned_on_a_changed_source_writes_nothing(store: Store) -> None:
+    """An administrator's source whose agents changed between planning and erasing
+    (`sources add --replace`) makes the store refuse the plan, and nothing is deleted."""
+    world = build_world(store, attachments=False)
+    ann_id = world.ann.person.id
+    identities = [link.identity for link in store.people.identities(ann_id)]
+    scope = store.erasure.scope(ann_id, identities)
+    before = store.statements.count()
+    planned = SourceAgentsChange("council-team", (ANN_STREAM,), ())  # it has Bob's too
+    with pytest.raises(ErasureScopeChanged):
+        store.erasure.erase(
+            scope, others=[], changes=[], tombstone=_no_tombstone, sources=[planned]
+        )
+    gone = SourceAgentsChange("no-such-source", (ANN_STREAM,), ())
+    with pytest.raises(ErasureScopeChanged):
+        store.erasure.erase(scope, others=[], changes=[], tombstone=_no_tombstone, sources=[gone])
+    assert store.people.get(ann_id) is not None
+    assert store.statements.count() == before
+    council_team = store.sources.get("council-team")
+    assert council_team is not None and council_team.agents == (ANN_STREAM, BOB_STREAM)
+    assert store.sources.checkpoint("council-team", ANN_STREAM) == COUNCIL_CHECKPOINT
 
 
 def _no_tombstone(counts: Any) -> Any:  # pragma: no cover - never reached
