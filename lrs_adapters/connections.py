@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lrs_adapters.credentials import open_secret, seal_secret
+from lrs_adapters.network import RULE, HostNotAllowed, HostPolicy
 from lrs_adapters.remote import RemoteClient, Retry
 from portfolio.errors import InvalidInput
 from portfolio.storage.exchange import RemoteLrs
@@ -24,6 +25,17 @@ class Connection:
     instance_secret: bytes
     timeout: float = 30.0
     retry: Retry = field(default_factory=Retry)
+    # Where owners' sources may point besides the public internet (lrs_adapters.network).
+    owner_hosts: HostPolicy = field(default_factory=HostPolicy)
+
+    def check_owner_endpoint(self, endpoint: str) -> None:
+        """Raise InvalidInput naming `endpoint` unless an owner's source may reach it."""
+        try:
+            self.owner_hosts.check(endpoint)
+        except HostNotAllowed as exc:
+            raise InvalidInput(
+                f"cannot use {endpoint}: {exc}", path="endpoint", rule=RULE
+            ) from None
 
     def seal(
         self, *, name: str, endpoint: str, username: str, secret: str, xapi_version: str
@@ -47,8 +59,9 @@ class Connection:
             xapi_version=xapi_version,
         )
 
-    def client(self, name: str, remote: RemoteLrs) -> RemoteClient:
-        """A client of the remote LRS of the source or destination called `name`."""
+    def client(self, name: str, remote: RemoteLrs, *, for_owner: bool = False) -> RemoteClient:
+        """A client of the remote LRS of the source or destination called `name`; one
+        `for_owner` (an owner's source) checks the host before every request."""
         return RemoteClient(
             remote.endpoint,
             username=remote.username,
@@ -58,6 +71,7 @@ class Connection:
             version=remote.xapi_version,
             timeout=self.timeout,
             retry=self.retry,
+            host_check=self.owner_hosts.check if for_owner else None,
         )
 
 

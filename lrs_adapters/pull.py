@@ -122,7 +122,7 @@ class Puller:
         source = self._store.sources.get(name)
         if source is None:
             raise NotFound(f"no source named {name!r}")
-        client = self._connection.client(name, source.remote)
+        client = self._connection.client(name, source.remote, for_owner=source.owner is not None)
         started = self._clock()
         totals = SyncProgress(source=name)
         self._store.sources.save_run(

@@ -11,7 +11,9 @@ request objects. Two things are changed, and why:
   model and would make a statement pulled twice compare unequal to itself.
 
 Retries: connection failures, timeouts, 429 and 5xx are retried with exponential backoff
-(honouring Retry-After); 4xx are not, since asking again changes nothing.
+(honouring Retry-After); 4xx are not, since asking again changes nothing. Redirects are
+not followed: an xAPI endpoint answers where it is, and following one would take the
+credentials, or an owner's source (lrs_adapters.network), somewhere not checked.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import requests
 from tincan import RemoteLRS
 from tincan.http_request import HTTPRequest
 
+from lrs_adapters.network import HostNotAllowed
 from portfolio.errors import InvalidStatement
 from portfolio.lrs.attachments import AttachmentPart
 from portfolio.lrs.multipart import multipart_body, parse_multipart
@@ -49,6 +52,10 @@ class RemoteAuthFailed(RemoteError):
 
 class RemoteNotConformant(RemoteError):
     pass
+
+
+class RemoteForbidden(RemoteError):
+    """The remote's host is not one this client may reach (lrs_adapters.network)."""
 
 
 class RemoteRefused(RemoteError):
@@ -90,7 +97,14 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
     """One remote LRS. Not thread-safe (one session); make one per worker."""
 
     # tincan objects refuse attributes they do not declare.
-    _props: ClassVar[list[str]] = [*RemoteLRS._props, "timeout", "retry", "sleep", "session"]
+    _props: ClassVar[list[str]] = [
+        *RemoteLRS._props,
+        "timeout",
+        "retry",
+        "sleep",
+        "session",
+        "host_check",
+    ]
 
     def __init__(
         self,
@@ -102,8 +116,12 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
         timeout: float = 30.0,
         retry: Retry | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        host_check: Callable[[str], None] | None = None,
     ) -> None:
+        """`host_check` is called with each URL before it is requested, and raises
+        HostNotAllowed to stop it (an owner's source: lrs_adapters.network)."""
         super().__init__(endpoint=endpoint, version=version, username=username, password=password)
+        self._host_check = host_check
         self._timeout = timeout
         self._retry = retry or Retry()
         self._sleep = sleep
@@ -212,6 +230,13 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
                 " check the key and secret"
             )
         detail = _short(response.body)
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "elsewhere")
+            raise RemoteRefused(
+                f"{what}: HTTP {status}: redirected to {location}; redirects are not"
+                " followed: give the endpoint it names",
+                status=status,
+            )
         if 400 <= status < 500:
             raise RemoteRefused(f"{what}: HTTP {status}: {detail}", status=status)
         raise RemoteUnreachable(f"{what}: HTTP {status} after retries: {detail}")
@@ -243,6 +268,11 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
         if self.auth is not None:
             sent_headers["Authorization"] = self.auth
         query = {k: str(v) for k, v in (params or {}).items()}
+        if self._host_check is not None:
+            try:
+                self._host_check(url)
+            except HostNotAllowed as exc:
+                raise RemoteForbidden(str(exc)) from None
         delay = self._retry.first_delay
         for attempt in range(1, self._retry.attempts + 1):
             try:
@@ -253,6 +283,7 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
                     data=content,
                     headers=sent_headers,
                     timeout=self._timeout,
+                    allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt == self._retry.attempts:

@@ -68,10 +68,12 @@ def add_source(
         created=utc_now_iso(),
         since_field=since_field,
     )
+    if owner is not None:
+        connection.check_owner_endpoint(remote.endpoint)
     if not replace and store.sources.get(name) is not None:
         raise Conflict(f"a source named {name!r} already exists (use --replace to change it)")
     if check:
-        client = connection.client(name, remote)
+        client = connection.client(name, remote, for_owner=owner is not None)
         try:
             client.check()
         except RemoteError as exc:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from lrs_adapters.network import HostPolicy
+
 DEFAULT_DATABASE_URL = "sqlite:///var/cpdfolio.db"
 
 
@@ -53,6 +55,20 @@ class Settings:
     # failure up to the maximum.
     forward_backoff_seconds: int = 30
     forward_backoff_max_seconds: int = 3600
+    # Hosts an owner's source may point at besides the public internet, comma-separated:
+    # names, IP addresses or networks (a council's own LRS on its intranet). Everything
+    # else private, loopback or reserved is refused (lrs_adapters.network).
+    owner_source_hosts: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            HostPolicy.parse(self.owner_source_hosts.split(","))
+        except ValueError as exc:
+            raise ValueError(f"owner_source_hosts: {exc}") from None
+
+    @property
+    def owner_hosts(self) -> HostPolicy:
+        return HostPolicy.parse(self.owner_source_hosts.split(","))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:

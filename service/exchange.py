@@ -54,6 +54,7 @@ def connection(settings: Settings, secret: bytes) -> Connection:
         instance_secret=secret,
         timeout=float(settings.remote_timeout_seconds),
         retry=Retry(attempts=settings.remote_attempts),
+        owner_hosts=settings.owner_hosts,
     )
 
 

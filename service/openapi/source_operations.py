@@ -28,7 +28,9 @@ def _connect(doc: Doc) -> dict[str, Any]:
         "The remote is signed in to first: an endpoint that cannot be reached or"
         " credentials it refuses are a 400 naming `endpoint`. The secret is kept sealed"
         " under the instance's secret and never shown again. Syncs ask only for your"
-        " identities, and keep only statements about them."
+        " identities, and keep only statements about them. The endpoint must be on the"
+        " public internet, or on a host the administrator allows"
+        " (CPDFOLIO_OWNER_SOURCE_HOSTS); otherwise it is a 400 naming `endpoint`."
     )
     return operation
 

@@ -23,6 +23,13 @@ BOB = "bob@example.org"
 
 
 @pytest.fixture
+def settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The remote LRS here is on loopback, which owners' sources may reach only when the
+    administrator allows it (lrs_adapters.network)."""
+    return {**settings, "owner_source_hosts": "127.0.0.1"}
+
+
+@pytest.fixture
 def remote(tmp_path: Path) -> Iterator[tuple[LiveServer, str, str]]:
     """Another LRS: a cpdfolio app of its own, with Ann's and Bob's learning in it."""
     url = f"sqlite:///{tmp_path / 'remote' / 'remote.db'}"
@@ -142,12 +149,55 @@ def test_a_remote_that_goes_away_is_a_502_with_the_progress(
     assert ann.post("/me/sources", json=connection(remote)).status_code == 201
     server, _key, _secret = remote
     server.stop()
-    app.config["CPDFOLIO"] = type(app.config["CPDFOLIO"]).from_mapping(
-        {**app.config["CPDFOLIO"].__dict__, "remote_attempts": 1}
-    )
+    _with_settings(app, remote_attempts=1)
     response = ann.post("/me/sources/council-lms/sync")
     assert response.status_code == 502
     body = response.json()
     assert body["status"] == "failed"
     assert "cannot be reached" in body["error"]
     assert body["new"] == 0
+
+
+def _with_settings(app: Flask, **changes: Any) -> None:
+    current = app.config["CPDFOLIO"]
+    app.config["CPDFOLIO"] = type(current).from_mapping({**current.__dict__, **changes})
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "{remote}/xapi/",  # the remote itself, on loopback, once the administrator's leave goes
+        "http://localhost:{port}/xapi/",
+        "http://[::1]:{port}/xapi/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/xapi/",
+    ],
+)
+def test_an_owner_may_not_point_a_source_inside_the_network(
+    ann: Api, app: Flask, remote: Any, endpoint: str
+) -> None:
+    """Server-side request forgery: an owner's source must be on the public internet or
+    on a host the administrator allows; the refusal names the field and the setting."""
+    _with_settings(app, owner_source_hosts="")
+    server, _key, _secret = remote
+    port = server.url.rsplit(":", 1)[1]
+    body = connection(remote, endpoint=endpoint.format(remote=server.url, port=port))
+    response = ann.post("/me/sources", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["path"] == "endpoint"
+    assert "CPDFOLIO_OWNER_SOURCE_HOSTS" in error["rule"]
+    assert "private, loopback or reserved" in error["message"]
+    assert store_of(app).sources.list() == []
+
+
+def test_a_source_whose_host_is_no_longer_allowed_fails_its_sync_with_a_502(
+    ann: Api, app: Flask, remote: Any
+) -> None:
+    assert ann.post("/me/sources", json=connection(remote)).status_code == 201
+    _with_settings(app, owner_source_hosts="")
+    response = ann.post("/me/sources/council-lms/sync")
+    assert response.status_code == 502
+    body = response.json()
+    assert (body["status"], body["fetched"]) == ("failed", 0)
+    assert "may not reach" in body["error"]

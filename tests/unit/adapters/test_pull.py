@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lrs_adapters.connections import Connection
+from lrs_adapters.network import HostPolicy
 from lrs_adapters.pull import Puller, PullSettings, SyncProgress
 from lrs_adapters.remote import RemoteAuthFailed, RemoteClient, RemoteUnreachable, Retry
 from lrs_adapters.sources import add_source
@@ -27,6 +28,7 @@ from tests.conftest import LiveServer, Xapi, make_client
 from tests.support import make_statement
 
 SECRET = b"instance-secret"
+LOOPBACK_ALLOWED = HostPolicy.parse(["127.0.0.0/8"])
 OVERLAP = PullSettings().overlap
 
 
@@ -70,11 +72,14 @@ class Dropping(Connection):
     ignores them would answer, over real HTTP."""
 
     def __init__(self, *dropped: str) -> None:
-        super().__init__(instance_secret=SECRET, retry=Retry(attempts=1))
+        # The remote is on loopback: owners' sources may reach it here.
+        super().__init__(
+            instance_secret=SECRET, retry=Retry(attempts=1), owner_hosts=LOOPBACK_ALLOWED
+        )
         object.__setattr__(self, "dropped", dropped)
 
-    def client(self, name: str, remote: Any) -> RemoteClient:
-        client = super().client(name, remote)
+    def client(self, name: str, remote: Any, *, for_owner: bool = False) -> RemoteClient:
+        client = super().client(name, remote, for_owner=for_owner)
         dropped = self.dropped  # type: ignore[attr-defined]
         original = client.statements
 
