@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, request, send_file
 
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
-from portfolio.bundle.verify import load_trusted
-from portfolio.errors import InvalidInput
+from portfolio.bundle.verify import UntrustedInstance, load_trusted
+from portfolio.errors import Forbidden, InvalidInput
 from portfolio.record.chain import published_instance_keys
 from portfolio.record.keys import PublicKey
 from service.json import json_response
@@ -60,7 +60,16 @@ def export() -> Response:
 def arrive() -> Response:
     """An owner brings their portfolio here: a multipart form with the bundle (`bundle`)
     and their password (`password`), which must open the key sealed in it. No token: the
-    arriving owner has no account here yet; the bundle and the password are the proof."""
+    arriving owner has no account here yet; the bundle and the password are the proof.
+
+    The bundle's instance must be one this instance trusts: the arrival creates an account
+    with the bundle's e-mail and links its identities, and only the instance that proved
+    them can vouch for them. Anyone can run an instance, link any mailbox to an account
+    there and export it: taken on its own keys, such a bundle would claim another
+    person's identities here, and their learning records with them. So with no
+    CPDFOLIO_TRUSTED_KEYS_DIR only a portfolio coming back (signed by this instance's own
+    keys) arrives over the API; an administrator can still import any bundle with
+    `cpdfolio import`, having checked who brings it."""
     request.max_content_length = current_app.config["CPDFOLIO"].max_bundle_bytes
     upload = request.files.get("bundle")
     if upload is None:
@@ -75,17 +84,30 @@ def arrive() -> Response:
         instance_url=accounts.instance_url,
         kdf=accounts.kdf,
     )
+    trusted = _trusted_keys()
     with tempfile.TemporaryFile() as bundle:
         upload.save(bundle)
         bundle.seek(0)
-        result = importer.import_bundle(bundle, password=password, trusted=_trusted_keys())
+        try:
+            result = importer.import_bundle(bundle, password=password, trusted=trusted)
+        except UntrustedInstance as exc:
+            if current_app.config["CPDFOLIO"].trusted_keys_dir:
+                raise  # the administrator's list does not name it: a 400, as any bad bundle
+            raise Forbidden(
+                f"this instance takes portfolios over the API only from instances its"
+                f" administrator trusts, and {exc.instance} is not one yet: ask them to add"
+                f" the keys {exc.instance} publishes at /.well-known/cpdfolio-keys to"
+                " CPDFOLIO_TRUSTED_KEYS_DIR, or to import the bundle with `cpdfolio import`"
+            ) from None
     return json_response(result.to_json(), status=200 if result.outcome == "already here" else 201)
 
 
-def _trusted_keys() -> dict[str, PublicKey] | None:
+def _trusted_keys() -> dict[str, PublicKey]:
+    """The instance keys the administrator trusts; none when unset (the importer adds
+    this instance's own either way)."""
     directory = current_app.config["CPDFOLIO"].trusted_keys_dir
     if not directory:
-        return None
+        return {}
     return load_trusted(path.read_bytes() for path in sorted(Path(directory).glob("*.json")))
 
 

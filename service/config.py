@@ -29,8 +29,8 @@ class Settings:
     # is about 40 MB).
     max_bundle_bytes: int = 1024 * 1024 * 1024
     # A directory of key documents of the instances whose bundles this one accepts over
-    # POST /api/arrivals (each as published at /.well-known/cpdfolio-keys). Unset: a
-    # bundle's own keys are taken, which proves it intact but not who signed it.
+    # POST /api/arrivals (each as published at /.well-known/cpdfolio-keys). Unset: only
+    # portfolios coming back (signed by this instance's keys) arrive over the API.
     trusted_keys_dir: str | None = None
     max_batch_statements: int = 1000
     max_attachment_bytes: int = 8 * 1024 * 1024

@@ -140,6 +140,14 @@ def verify_bundle(
         return _Verifier(archive, trusted).run()
 
 
+class UntrustedInstance(BundleInvalid):
+    """The bundle was exported by an instance whose key is not among those trusted."""
+
+    def __init__(self, place: str, reason: str, *, instance: str) -> None:
+        super().__init__(place, reason)
+        self.instance = instance
+
+
 def load_trusted(documents: Iterable[bytes]) -> dict[str, PublicKey]:
     """The instance keys in published key documents ({"instance", "keys": [{id, public}]}).
     Raises InvalidInput for a document that is not one."""
@@ -301,9 +309,10 @@ class _Verifier:
         if listed is None or listed.key.public != instance["public"]:
             raise BundleInvalid(KEYS, "does not list the key the exporting instance signed with")
         if self.trusted is not None and self.trusted.get(listed.key.id) != listed.key:
-            raise BundleInvalid(
+            raise UntrustedInstance(
                 SIGNATURES,
                 f"the exporting instance's key {listed.key.id[:16]}… is not one you trust",
+                instance=listed.instance,
             )
         current = keys["owner"]["keys"][-1]
         owner = signatures["owner"]

@@ -27,12 +27,15 @@ def _arrive(doc: Doc) -> dict[str, Any]:
         status="201",
         response=ArrivalSchema,
         auth=False,
-        statuses=("400", "401", "409", "413"),
+        statuses=("400", "401", "403", "409", "413"),
     )
     operation["description"] = (
         "No token: the arriving owner has no account here yet. The bundle is verified"
         " offline first; the password must open the owner's key sealed in it. 200 when"
-        " this instance has the bundle's record already (nothing changes)."
+        " this instance has the bundle's record already (nothing changes). The exporting"
+        " instance must be one the administrator trusts (CPDFOLIO_TRUSTED_KEYS_DIR), or"
+        " this one (a portfolio coming back): otherwise 403, since the arrival links the"
+        " identities the bundle claims."
     )
     operation["responses"]["200"] = {
         "description": "Already here: nothing changed",

@@ -122,6 +122,12 @@ def test_a_portfolio_moves_from_council_a_to_b_and_back(tmp_path: Path) -> None:
             stdin=PASSWORD + "\n",
         )
         assert created.returncode == 0, created.stderr
+        # B takes portfolios over the API only from instances its administrator trusts:
+        # A's published keys go into B's trusted directory.
+        trusted_by_b = tmp_path / "b-trusts"
+        trusted_by_b.mkdir()
+        (trusted_by_b / "council-a.json").write_text(a.cli("instance-keys").stdout)
+        b.env["CPDFOLIO_TRUSTED_KEYS_DIR"] = str(trusted_by_b)
         a.serve(workers=2)
         b.serve(workers=2)
 

@@ -11,8 +11,9 @@ import requests
 from flask import Flask
 
 from portfolio.bundle.verify import verify_bundle
+from tests.bundle_support import Council, rich_portfolio
 from tests.conftest import LiveServer, Xapi
-from tests.http.test_people_and_record import PASSWORD, create_person, login
+from tests.http.test_people_and_record import PASSWORD, create_person, login, store_of
 from tests.support import make_statement
 
 
@@ -102,7 +103,6 @@ def test_arrivals_pin_the_instance_keys_an_administrator_trusts(
     import orjson
 
     from portfolio.record.chain import published_instance_keys
-    from tests.bundle_support import Council, rich_portfolio
 
     other = Council(tmp_path / "other", url="https://other.example")
     rich_portfolio(other, statements=2)
@@ -129,3 +129,30 @@ def test_arrivals_pin_the_instance_keys_an_administrator_trusts(
     (trusted / "other.json").write_bytes(orjson.dumps(document))
     accepted = arrive()
     assert accepted.status_code == 201, accepted.text
+
+
+def test_a_bundle_from_an_instance_nobody_trusts_does_not_arrive(
+    app: Flask, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Anyone can run an instance, link someone else's mailbox to an account there and
+    export it. Taken on its own keys, that bundle would make an account here claiming
+    the victim's identities, and their learning records with them. With no trusted keys
+    configured, only a portfolio coming back arrives over the API; the refusal says what
+    the administrator can do, and nothing is written."""
+    mallory = Council(tmp_path / "mallory", url="https://cpdfolio.mallory.example")
+    rich_portfolio(mallory, statements=2)
+    mallory.export(tmp_path / "claims.zip")
+    before = store_of(app).people.list()
+
+    response = requests.post(
+        live_server.url + "/api/arrivals",
+        files={"bundle": (tmp_path / "claims.zip").read_bytes()},
+        data={"password": PASSWORD},
+        timeout=60,
+    )
+    assert response.status_code == 403, response.text
+    message = response.json()["message"]
+    assert "https://cpdfolio.mallory.example is not one yet" in message
+    assert "CPDFOLIO_TRUSTED_KEYS_DIR" in message
+    assert "cpdfolio import" in message
+    assert store_of(app).people.list() == before
