@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from lrs_adapters.credentials import open_secret, seal_secret
 from lrs_adapters.network import RULE, HostNotAllowed, HostPolicy
-from lrs_adapters.remote import RemoteClient, Retry
+from lrs_adapters.remote import DEFAULT_MAX_RESPONSE_BYTES, RemoteClient, Retry
 from portfolio.errors import InvalidInput
 from portfolio.storage.exchange import RemoteLrs
 
@@ -27,6 +27,9 @@ class Connection:
     retry: Retry = field(default_factory=Retry)
     # Where owners' sources may point besides the public internet (lrs_adapters.network).
     owner_hosts: HostPolicy = field(default_factory=HostPolicy)
+    # The most one answer may hold (unpacked): a remote, an owner's above all, could
+    # otherwise answer with enough to exhaust the worker's memory.
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def check_owner_endpoint(self, endpoint: str) -> None:
         """Raise InvalidInput naming `endpoint` unless an owner's source may reach it."""
@@ -72,6 +75,7 @@ class Connection:
             timeout=self.timeout,
             retry=self.retry,
             host_check=self.owner_hosts.check if for_owner else None,
+            max_response_bytes=self.max_response_bytes,
         )
 
 
@@ -86,9 +90,12 @@ def check_name(name: str) -> str:
 
 
 def check_endpoint(endpoint: str) -> str:
-    """The xAPI endpoint as stored: http(s), a host, no query, ending in a slash (the
-    resources are named relative to it)."""
-    parts = urlsplit(endpoint.strip())
+    """The xAPI endpoint as stored: http(s), a host, a usable port if any, no query, ending
+    in a slash (the resources are named relative to it)."""
+    try:
+        parts = urlsplit(endpoint.strip())
+    except ValueError:  # such as an unclosed IPv6 bracket: refused as no URL below
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
             f"endpoint {endpoint!r} is not an http(s) URL",
@@ -100,5 +107,17 @@ def check_endpoint(endpoint: str) -> str:
             f"endpoint {endpoint!r} has a query, fragment or credentials in it",
             path="endpoint",
             rule="must be the xAPI base URL without query, fragment or credentials",
+        )
+    # Read here, since urlsplit only checks the port when asked: one out of range would
+    # otherwise be stored, and raise ValueError at every later use.
+    try:
+        port_usable = parts.port != 0  # requests would take 0 for the scheme's default
+    except ValueError:
+        port_usable = False
+    if not port_usable:
+        raise InvalidInput(
+            f"endpoint {endpoint!r} has no usable port",
+            path="endpoint",
+            rule="the port, when given, must be a number from 1 to 65535",
         )
     return parts._replace(path=parts.path.rstrip("/") + "/").geturl()

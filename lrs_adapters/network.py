@@ -81,13 +81,17 @@ class HostPolicy:
     def check(self, url: str) -> None:
         """Raise HostNotAllowed unless every address the URL's host resolves to is
         global or allowed (or the host itself is an allowed name)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".").lower()
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").rstrip(".").lower()
+            given_port = parts.port  # urlsplit checks the port only when asked
+        except ValueError as exc:  # a port out of range, an unclosed IPv6 bracket
+            raise HostNotAllowed(f"{url!r} is not a usable URL ({exc})") from None
         if not host:
             raise HostNotAllowed(f"{url!r} names no host")
         if host in self.names:
             return
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = given_port or (443 if parts.scheme == "https" else 80)
         for address in _resolve(host, port):
             if not (address.is_global or any(address in net for net in self.networks)):
                 raise HostNotAllowed(

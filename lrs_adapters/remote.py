@@ -10,14 +10,25 @@ request objects. Two things are changed, and why:
   tincan's Statement objects re-serialise what they parse, which loses what they do not
   model and would make a statement pulled twice compare unequal to itself.
 
-Retries: connection failures, timeouts, 429 and 5xx are retried with exponential backoff
-(honouring Retry-After); 4xx are not, since asking again changes nothing. Redirects are
-not followed: an xAPI endpoint answers where it is, and following one would take the
-credentials, or an owner's source (lrs_adapters.network), somewhere not checked.
+Retries: connection failures, timeouts, answers cut off mid-body, 429 and 5xx are retried
+with exponential backoff (honouring Retry-After); 4xx are not, since asking again changes
+nothing. Every failure of requests ends as one of the errors below, which the sync and
+forwarding workers handle: a raw requests exception would kill a worker or leave a sync
+"running". Their messages never carry the credentials.
+
+Redirects are not followed: an xAPI endpoint answers where it is, and following one would
+take the credentials, or an owner's source (lrs_adapters.network), somewhere not checked.
+For the same reason a `more` URL must keep the endpoint's scheme and server: an https
+endpoint's `more` on http would send the Basic auth header in clear text.
+
+Answers are read as a stream and given up past `max_response_bytes` (counted as they
+unpack, so a compressed body cannot inflate past it): the remote of an owner's source is
+wherever the owner says, and could otherwise answer with enough to exhaust the worker.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
+import urllib3.exceptions
 from tincan import RemoteLRS
 from tincan.http_request import HTTPRequest
 
@@ -36,6 +48,27 @@ from portfolio.lrs.multipart import multipart_body, parse_multipart
 from portfolio.storage.base import AttachmentData
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@")
+# Small reads bound what one compressed read can unpack to beyond the cap.
+_READ_CHUNK = 16 * 1024
+
+# Failures of the exchange itself, which a later attempt may not meet: refused or dropped
+# connections, timeouts, an answer cut off mid-body (ChunkedEncodingError).
+_TRANSIENT: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+# URLs requests cannot ask at all (a port out of range, a broken host); urllib3 raises
+# LocationValueError itself, unwrapped, for some (a DNS label too long).
+_UNUSABLE_URL: tuple[type[Exception], ...] = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.URLRequired,
+    urllib3.exceptions.LocationValueError,
+)
 
 
 class RemoteError(Exception):
@@ -104,6 +137,7 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
         "sleep",
         "session",
         "host_check",
+        "max_response_bytes",
     ]
 
     def __init__(
@@ -117,11 +151,14 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
         retry: Retry | None = None,
         sleep: Callable[[float], None] = time.sleep,
         host_check: Callable[[str], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """`host_check` is called with each URL before it is requested, and raises
-        HostNotAllowed to stop it (an owner's source: lrs_adapters.network)."""
+        HostNotAllowed to stop it (an owner's source: lrs_adapters.network). An answer
+        longer than `max_response_bytes` (unpacked) is refused as RemoteNotConformant."""
         super().__init__(endpoint=endpoint, version=version, username=username, password=password)
         self._host_check = host_check
+        self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._retry = retry or Retry()
         self._sleep = sleep
@@ -140,10 +177,18 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
     def more(self, more: str) -> StatementPage:
         """The page a StatementResult's `more` names (relative to the server, usually)."""
         parts = urlsplit(self.endpoint)
-        url = urljoin(f"{parts.scheme}://{parts.netloc}/", more)
-        if urlsplit(url).netloc != parts.netloc:
-            # Our credentials must not be sent to another host.
-            raise RemoteNotConformant(f"the `more` URL {more!r} points to another server")
+        try:
+            url = urljoin(f"{parts.scheme}://{parts.netloc}/", more)
+            target = urlsplit(url)
+        except ValueError:  # such as an unclosed IPv6 bracket
+            raise RemoteNotConformant(f"the `more` URL {more!r} is not a URL") from None
+        if (target.scheme, target.netloc) != (parts.scheme, parts.netloc):
+            # Our credentials must go to the endpoint's server only, and as securely: an
+            # https endpoint's `more` on http would send them in clear text.
+            raise RemoteNotConformant(
+                f"the `more` URL {more!r} points to another server or scheme than"
+                f" {parts.scheme}://{parts.netloc}"
+            )
         return self._page(self._send_request(HTTPRequest(resource=url, method="GET")))
 
     def post_statements(self, body: bytes, attachments: Sequence[AttachmentData] = ()) -> list[str]:
@@ -275,36 +320,98 @@ class RemoteClient(RemoteLRS):  # type: ignore[misc]
                 raise RemoteForbidden(str(exc)) from None
         delay = self._retry.first_delay
         for attempt in range(1, self._retry.attempts + 1):
+            # Messages name the exception's type only: what requests says may quote the
+            # headers sent, the Authorization header among them.
             try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=content,
-                    headers=sent_headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                reply = self._exchange(method, url, query, content, sent_headers)
+            except _TRANSIENT as exc:
                 if attempt == self._retry.attempts:
                     raise RemoteUnreachable(
                         f"{self.endpoint} cannot be reached ({type(exc).__name__})"
                         f" after {attempt} attempts"
                     ) from None
+            except _UNUSABLE_URL as exc:
+                raise RemoteNotConformant(
+                    f"cannot ask {_without_secrets(url)}: not a usable URL"
+                    f" ({type(exc).__name__}); check the endpoint"
+                ) from None
+            except requests.exceptions.ContentDecodingError:
+                raise RemoteNotConformant(
+                    f"{method} {_without_secrets(url)} answered with a body that cannot be"
+                    " decoded as its Content-Encoding says"
+                ) from None
+            except requests.RequestException as exc:
+                raise RemoteError(
+                    f"{method} {_without_secrets(url)} failed ({type(exc).__name__})"
+                ) from None
             else:
-                if response.status_code not in _RETRY_STATUSES or attempt == self._retry.attempts:
-                    return Reply(response.status_code, response.headers, response.content)
-                delay = max(delay, _retry_after(response))
+                if reply.status not in _RETRY_STATUSES or attempt == self._retry.attempts:
+                    return reply
+                delay = max(delay, _retry_after(reply.headers))
             self._sleep(min(delay, self._retry.max_delay))
             delay *= 2
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, str],
+        content: bytes | str | None,
+        headers: Mapping[str, str],
+    ) -> Reply:
+        """One request and its whole answer, read as a stream up to the size cap."""
+        response = self._session.request(
+            method,
+            url,
+            params=query,
+            data=content,
+            headers=headers,
+            timeout=self._timeout,
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            return Reply(response.status_code, response.headers, self._body(response, method))
+        finally:
+            # Given up part-way, the connection is dropped rather than drained.
+            response.close()
 
-def _retry_after(response: requests.Response) -> float:
+    def _body(self, response: requests.Response, method: str) -> bytes:
+        """The answer's body, unpacked; RemoteNotConformant past the cap."""
+        cap = self._max_response_bytes
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_big(response, method, cap)  # not worth waiting for
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=_READ_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise _too_big(response, method, cap)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _too_big(response: requests.Response, method: str, cap: int) -> RemoteNotConformant:
+    return RemoteNotConformant(
+        f"{method} {_without_secrets(response.url)} answered with more than {cap} bytes"
+        " (the limit for one answer)"
+    )
+
+
+def _retry_after(headers: Mapping[str, str]) -> float:
     try:
-        return float(response.headers.get("Retry-After", 0))
+        return float(headers.get("Retry-After", 0))
     except ValueError:
         return 0.0
+
+
+def _without_secrets(url: str) -> str:
+    """The URL to name in a message: no user info, query or fragment. Textual, since the
+    URL may be one urlsplit refuses (it is named because it is unusable)."""
+    base = url.split("#", 1)[0].split("?", 1)[0]
+    return _USER_INFO.sub(r"\1", base)
 
 
 def _short(data: bytes | str | None) -> str:

@@ -87,6 +87,16 @@ def test_an_entry_that_is_no_host_is_refused_by_the_settings(entry: str) -> None
     )
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://8.8.8.8:99999/xapi/", "http://8.8.8.8:x80/xapi/", "http://[2001:4860::8888/xapi/"],
+)
+def test_a_url_with_an_unusable_port_or_host_is_not_allowed(url: str) -> None:
+    """Refused as not allowed (the sync fails, the API answers 400), not a ValueError."""
+    with pytest.raises(HostNotAllowed, match="not a usable URL"):
+        OPEN.check(url)
+
+
 @given(st.ip_addresses())
 def test_an_address_is_allowed_exactly_when_it_is_global(address: object) -> None:
     assert isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address)
