@@ -197,7 +197,6 @@ class Mentoring:
                 "name": other["name"],
                 "identified_by": f"one-time link sent to mailto:{other['email']}",
             },
-            spent=_token_hash(token),
         )
 
     def _confirm(
@@ -207,8 +206,9 @@ class Mentoring:
         key: SigningKey,
         role: Role,
         on_behalf_of: Mapping[str, str] | None,
-        spent: str | None = None,
     ) -> dict[str, Any]:
+        """Confirm `session`, however the other party did it. Its link is spent either way:
+        a link left behind would show the topics and both names until it expired."""
         if session["status"] != "awaiting confirmation":
             raise Conflict("this session is confirmed already")
         statements = self._statements(session)
@@ -223,13 +223,21 @@ class Mentoring:
 
         def plan() -> tuple[list[Draft], list[DocChange]]:
             body = {"id": session["id"], "statements": session["statements"]}
-            changes = self._docs(session)
-            if spent is not None:
-                changes.append(DeleteDoc(INSTANCE_DOCS, LINKS, spent))
+            changes = self._docs(session) + self._links_of(session["id"])
             return [Draft("mentoring-confirmed", body, key, role, on_behalf_of)], changes
 
         apply_with_retry(self.store, session["logged_by"], plan)
         return session
+
+    def _links_of(self, session_id: str) -> list[DocChange]:
+        """Deleting the session's links. They are keyed by the token's hash, which the
+        session does not keep, so they are found by the session id they name (as erasure
+        finds them); retention deletes expired links, so at most 14 days' worth are read."""
+        return [
+            DeleteDoc(INSTANCE_DOCS, LINKS, doc.key)
+            for doc in self.store.portfolio.list_docs(INSTANCE_DOCS, LINKS)
+            if orjson.loads(doc.body).get("id") == session_id
+        ]
 
     def _submitter(self) -> Submitter:
         authority = {

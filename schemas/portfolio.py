@@ -6,6 +6,9 @@ SchemaViolation naming the first offending field, like the xAPI schemas.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -217,7 +220,28 @@ class MappingRuleSchema(_Strict):
 
 ACTION_TYPES = ("e-learning", "course", "mentoring", "secondment", "action learning set", "reading")
 GOAL_STATUSES = ("open", "achieved", "deferred", "dropped")
-_DATE = validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="must be a date, YYYY-MM-DD")
+DATE_RULE = "must be a real calendar date (YYYY-MM-DD)"
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _real_date(value: str) -> None:
+    """The shape alone let 2025-13-45 through, and a mentoring session logged for it is
+    signed into the record but can never be confirmed (its statements' timestamps are
+    invalid). fullmatch on [0-9] lets no trailing newline or non-ASCII digit through, and
+    date.fromisoformat alone would also take 20250101 and 2025-W01-1."""
+    if not _DATE_SHAPE.fullmatch(value):
+        raise ValidationError(DATE_RULE)
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(DATE_RULE) from None
+
+
+# The Regexp is what OpenAPI shows (a pattern); _real_date is the rule.
+_DATE: list[Callable[[Any], Any]] = [
+    validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", error=DATE_RULE),
+    _real_date,
+]
 
 
 class ActionSchema(_Strict):

@@ -6,12 +6,23 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from portfolio.storage.base import Store
 from service import errors, health, store
 from service.config import Settings
 from service.secrets import resolve_secret_key
+
+# Responses under these carry personal data (a portfolio, statements, documents, the
+# subject of a review or a mentoring session): no cache, shared or the browser's, may
+# keep them. /health, /openapi.json and /.well-known stay cacheable.
+PRIVATE_PREFIXES = ("/api", "/xapi", "/review", "/mentoring")
+
+
+def is_private_path(path: str) -> bool:
+    """True for a path in one of the PRIVATE_PREFIXES families (the prefix itself, or
+    anything below it; `/apis` is not `/api`)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PRIVATE_PREFIXES)
 
 
 def create_app(
@@ -59,6 +70,9 @@ def create_app(
     @app.after_request
     def _security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if is_private_path(request.path):
+            # A route that decides its own caching keeps its header.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+import orjson
+from flask import Blueprint, Response, current_app, request
 
-from portfolio.errors import InvalidInput
+from portfolio.errors import InvalidInput, LimitExceeded
+from portfolio.lrs.limits import JsonLimits, check_json_limits
 from portfolio.lrs.params import require_only
 from portfolio.people.accounts import IssuedToken, Owner
 from portfolio.record.chain import verify_portfolio_record
@@ -24,6 +26,7 @@ from schemas.portfolio import (
     TokenCreateSchema,
     load,
 )
+from service.config import Settings
 from service.json import json_response
 from service.people import current_owner, services
 from service.store import get_store
@@ -31,10 +34,45 @@ from service.store import get_store
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 RECORD_PAGE_MAX = 1000
+#: The largest whole-number query parameter: a signed 64-bit integer, what the stores hold.
+INT_PARAM_MAX = 2**63 - 1
+
+
+def json_body() -> Any:
+    """The request's JSON body; None when it is not sent as JSON or is not valid JSON.
+
+    Parsed with orjson, not Flask's get_json: the stdlib parser recurses once per level
+    and a body nested ~100,000 deep ends in RecursionError (a 500). orjson stops at 1024
+    levels; check_json_limits then holds /api bodies to the same depth as statements
+    (max_json_depth), so bad nesting is a 400 naming the rule either way.
+    """
+    if not request.is_json:
+        return None
+    settings: Settings = current_app.config["CPDFOLIO"]
+    try:
+        data = orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        if "depth" in exc.msg:  # orjson's "depth limit exceeded"
+            raise _too_deep(settings.max_json_depth) from None
+        return None
+    check_json_limits(
+        data,
+        JsonLimits(max_depth=settings.max_json_depth, max_string_length=settings.max_string_length),
+    )
+    return data
+
+
+def _too_deep(max_depth: int) -> LimitExceeded:
+    # The same rule check_json_limits names; the path is the body, as no place was found.
+    return LimitExceeded(
+        f"the body nests deeper than {max_depth} levels",
+        path="",
+        rule=f"must not nest deeper than {max_depth} levels (max_json_depth)",
+    )
 
 
 def load_body(schema: type[Any]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = json_body()
     if data is None:
         raise InvalidInput(
             "the body must be a JSON object (Content-Type: application/json)",
@@ -195,8 +233,12 @@ def int_param(name: str, *, default: int, minimum: int, maximum: int | None = No
         return default
     if not raw.isascii() or not raw.isdigit():
         raise InvalidInput(f"{name} must be a whole number", path=name, rule="must be an integer")
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+    # Without a maximum, the largest the store takes (SQLite raises OverflowError past a
+    # 64-bit integer). Digits are counted before int() is called: Python refuses to convert
+    # more than 4300 of them (ValueError), and no bound here has more than 19.
+    upper = INT_PARAM_MAX if maximum is None else maximum
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(upper)) or not minimum <= int(digits) <= upper:
+        bound = f"between {minimum} and {upper}"
         raise InvalidInput(f"{name} must be {bound}", path=name, rule=f"must be {bound}")
-    return value
+    return int(digits)

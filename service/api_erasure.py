@@ -10,12 +10,12 @@ no longer works: every session and token of the owner went with the portfolio.
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from portfolio.erasure import RequestedBy, check_confirmation, erase_person
 from portfolio.errors import InvalidInput
 from schemas.erasure import ErasureConfirmSchema
-from service.api import load_body
+from service.api import json_body, load_body
 from service.json import JSON_TYPE, dumps, json_response
 from service.people import current_owner, services
 from service.store import get_store
@@ -29,7 +29,7 @@ EXPORT = "/api/me/bundle"
 @bp.delete("/api/me")
 def erase_me() -> Response:
     owner = current_owner()
-    sent = request.get_json(silent=True)
+    sent = json_body()
     if not isinstance(sent, dict) or "confirm" not in sent:
         raise InvalidInput(
             'confirm is required: send {"confirm": "<your login e-mail>"} to erase your'

@@ -7,6 +7,7 @@ where they apply). 5xx bodies are generic; the cause is logged, never sent.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -15,6 +16,24 @@ from portfolio import errors as domain
 from service.json import json_response
 
 log = logging.getLogger(__name__)
+
+#: The routes whose path carries a secret: the one-time links of a 360° review and of a
+#: mentoring confirmation, each the only credential its holder needs (for 14 days).
+#: Everything else in the URL map names a resource by an id that grants nothing.
+SECRET_ROUTES = ("review", "mentoring")
+# Anchored at the start of the path, so /api/me/mentoring/<session_id> keeps its id.
+# Repeated slashes are allowed: //review/<token> reaches the app too (as a redirect).
+_SECRET_SEGMENT = re.compile(rf"^(/+(?:{'|'.join(SECRET_ROUTES)})/+)[^/]+")
+
+
+def redact_path(path: str) -> str:
+    """`path` fit to log: the token of a one-time link becomes `<token>`.
+
+    Logs are kept, copied and read by more people than the link was sent to; a token in
+    them would let any of those readers rate or confirm in someone else's name.
+    """
+    return _SECRET_SEGMENT.sub(r"\1<token>", path)
+
 
 # Order matters: the first class that matches an error decides its status.
 STATUS: tuple[tuple[type[domain.CpdfolioError], int], ...] = (
@@ -55,7 +74,7 @@ def error_response(
 def _domain_error(exc: domain.CpdfolioError) -> Response:
     status = status_of(exc)
     if status >= 500:
-        log.error("%s %s failed: %s", request.method, request.path, exc)
+        log.error("%s %s failed: %s", request.method, redact_path(request.path), exc)
         return error_response(status, exc.slug, "the service cannot handle this right now")
     if isinstance(exc, domain.InvalidInput):
         return error_response(status, exc.slug, exc.message, path=exc.path, rule=exc.rule)
@@ -79,7 +98,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.exception("%s %s failed", request.method, request.path)
+    log.exception("%s %s failed", request.method, redact_path(request.path))
     return error_response(500, "internal error", "the service met an unexpected error")
 
 

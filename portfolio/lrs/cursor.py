@@ -60,7 +60,9 @@ def decode_more(text: str, *, key: bytes, client_key: str) -> MoreToken:
         path="more",
         rule="must be a token from a `more` link",
     )
-    if not dot:
+    # Every token this server issues is base64url and a dot, so ASCII; anything else is
+    # refused here, before hmac.compare_digest (which raises TypeError on non-ASCII str).
+    if not dot or not text.isascii():
         raise invalid
     expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest()[:16])
     if not hmac.compare_digest(expected, mac):

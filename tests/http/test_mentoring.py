@@ -11,7 +11,9 @@ import pytest
 import requests
 from flask import Flask
 
-from portfolio.storage.base import Store
+from portfolio.mentoring import LINKS
+from portfolio.storage.base import INSTANCE_DOCS, Store
+from schemas.portfolio import DATE_RULE
 from service.people import outbox_dir
 from tests.conftest import LiveServer, Xapi
 from tests.http.test_people_and_record import Api, create_person, login
@@ -121,3 +123,43 @@ def test_an_unknown_link_is_404(live_server: LiveServer) -> None:
     response = requests.get(f"{live_server.url}/mentoring/nonsense", timeout=10)
     assert response.status_code == 404
     assert response.json()["error"] == "not found"
+
+
+def test_confirming_from_a_portfolio_spends_the_link_too(
+    app: Flask, ann: Api, live_server: LiveServer, store: Store
+) -> None:
+    create_person(app, "dewi@example.org", "Dewi Morgan")
+    dewi = login(live_server, "dewi@example.org")
+    session = ann.post("/me/mentoring", json=SESSION).json()
+    token = link_to(app, "dewi@example.org")
+    assert requests.get(f"{live_server.url}/mentoring/{token}", timeout=10).status_code == 200
+    assert dewi.post(f"/me/mentoring/{session['id']}/confirm").status_code == 200
+    # The link no longer shows the topics and the names, nor confirms a second time.
+    shown = requests.get(f"{live_server.url}/mentoring/{token}", timeout=10)
+    assert shown.status_code == 404
+    assert "Dewi" not in shown.text and "inspection" not in shown.text
+    assert requests.post(f"{live_server.url}/mentoring/{token}", timeout=30).status_code == 404
+    assert store.portfolio.list_docs(INSTANCE_DOCS, LINKS) == []
+
+
+def test_confirming_one_session_leaves_the_link_of_another(
+    app: Flask, ann: Api, live_server: LiveServer
+) -> None:
+    create_person(app, "dewi@example.org", "Dewi Morgan")
+    dewi = login(live_server, "dewi@example.org")
+    first = ann.post("/me/mentoring", json=SESSION).json()
+    ann.post("/me/mentoring", json={**SESSION, "date": "2026-11-27"})
+    second_token = link_to(app, "dewi@example.org")  # the newest message
+    assert dewi.post(f"/me/mentoring/{first['id']}/confirm").status_code == 200
+    shown = requests.get(f"{live_server.url}/mentoring/{second_token}", timeout=10)
+    assert (shown.status_code, shown.json()["date"]) == (200, "2026-11-27")
+
+
+@pytest.mark.parametrize("day", ["2025-13-45", "2026-02-29", "2026-11-31", "2026-1-5"])
+def test_an_impossible_session_date_is_400_and_nothing_is_signed(ann: Api, day: str) -> None:
+    response = ann.post("/me/mentoring", json={**SESSION, "date": day})
+    assert response.status_code == 400, response.text
+    assert (response.json()["path"], response.json()["rule"]) == ("date", DATE_RULE)
+    assert ann.get("/me/mentoring").json() == []
+    kinds = [e["entry"]["kind"] for e in ann.get("/me/record").json()["entries"]]
+    assert "mentoring-logged" not in kinds

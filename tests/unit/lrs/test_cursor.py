@@ -44,3 +44,10 @@ def test_another_key_or_another_client_is_refused() -> None:
 def test_garbage_is_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
         decode_more(text, key=KEY, client_key="client-a")
+
+
+@pytest.mark.parametrize("text", ["abc.é", "é.é", "abc.\U0001f600", "\udcff.abc", "abc.\x00é"])
+def test_a_token_with_non_ascii_is_refused_like_any_garbage(text: str) -> None:
+    # hmac.compare_digest raises TypeError on non-ASCII str: this must stay InvalidInput.
+    with pytest.raises(InvalidInput, match="not one this server issued"):
+        decode_more(text, key=KEY, client_key="client-a")
