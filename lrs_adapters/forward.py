@@ -23,6 +23,16 @@ statements carry attachment data):
 An item whose statement is no longer stored (erased since it was queued) has nothing to
 send: it goes to the dead-letter list saying so, and nothing leaves this instance.
 
+A statement voided since it was queued is sent only when its voiding statement follows
+it to the destination: queued there, pending, and not ahead of it in the batch in hand
+(queue order puts the void after a target queued before it: portfolio.lrs.routing). Then
+the destination gets the target and the void, in that order, and hides the target as
+this instance does. Otherwise the item is marked sent without sending anything (counted
+as skipped): xAPI queries never return a voided statement, so a destination that never
+had it loses nothing, while sending it with no void behind it would show there a
+statement the source voided. That covers a void that arrived from the destination
+itself (never forwarded back), one already sent or dead there, and one that went first.
+
 Delivery guarantee: every statement is delivered at least once, and never stored twice
 by the destination. An item is marked sent only after the destination has accepted it; a
 process that dies between the two sends the batch again on its next round. xAPI makes
@@ -52,7 +62,7 @@ from lrs_adapters.remote import (
 from portfolio.clock import format_us, now_us, parse_stored
 from portfolio.errors import CpdfolioError, NotFound
 from portfolio.storage.base import AttachmentData, StatementRecord, Store, attachment_hashes
-from portfolio.storage.exchange import DestinationRecord, OutboxItem
+from portfolio.storage.exchange import DestinationRecord, OutboxItem, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +101,7 @@ class DeliveryReport:
     failed: int = 0  # attempts counted, to be retried after the backoff
     dead: int = 0  # moved to the dead-letter list
     error: str | None = None
+    skipped: int = 0  # voided since queued, with no void following: marked sent, not sent
 
     @property
     def ok(self) -> bool:
@@ -102,11 +113,14 @@ class DeliveryReport:
             "sent": self.sent,
             "failed": self.failed,
             "dead": self.dead,
+            "skipped": self.skipped,
             "error": self.error,
         }
 
     def __str__(self) -> str:
         text = f"{self.destination}: sent {self.sent}, failed {self.failed}, dead {self.dead}"
+        if self.skipped:  # rare: left out otherwise, so the usual line stays as it was
+            text += f", skipped {self.skipped} (voided)"
         return text if self.error is None else f"{text}: {self.error}"
 
 
@@ -119,7 +133,13 @@ class _Tally:
         self.sent = 0
         self.failed = 0
         self.dead = 0
+        self.skipped = 0
         self.done: set[str] = set()  # items of the batch in hand that were sent or are dead
+
+    def report(self, destination: str, error: str | None = None) -> DeliveryReport:
+        return DeliveryReport(
+            destination, self.sent, self.failed, self.dead, error, skipped=self.skipped
+        )
 
 
 class Forwarder:
@@ -222,6 +242,10 @@ class Forwarder:
                         name, erased, at=at, error=ERASED, retry_at=at, max_attempts=1
                     )
                 batch = [i for i in items if i.statement_id in records]
+                skipped = self._voided_without_void(name, batch, records, at)
+                if skipped:
+                    tally.skipped += len(skipped)
+                    batch = [i for i in batch if i.statement_id not in skipped]
                 if not batch:
                     continue
                 tally.done.clear()
@@ -231,11 +255,46 @@ class Forwarder:
                     self._send(client, destination, batch, records, at, tally)
                 except _DestinationDown as exc:
                     self._failed(destination, batch, now, str(exc), tally)
-                    return DeliveryReport(name, tally.sent, tally.failed, tally.dead, str(exc))
+                    return tally.report(name, str(exc))
         finally:
             if client is not None:
                 client.close()
-        return DeliveryReport(name, tally.sent, tally.failed, tally.dead)
+        return tally.report(name)
+
+    def _voided_without_void(
+        self,
+        destination: str,
+        batch: Sequence[OutboxItem],
+        records: dict[str, StatementRecord],
+        at: str,
+    ) -> set[str]:
+        """Mark sent, without sending, the statements of the batch voided since they were
+        queued whose void will not follow them to the destination (module docstring);
+        return their ids. A void pending there and not ahead in this batch will follow:
+        later in this batch, or in a later one."""
+        voided = [i.statement_id for i in batch if records[i.statement_id].voided]
+        if not voided:
+            return set()
+        place = {item.statement_id: n for n, item in enumerate(batch)}
+        voids = self._store.outbox.voiding_items(destination, voided)
+        skipped = {
+            target
+            for target in voided
+            if not any(
+                void.state is OutboxState.PENDING
+                and place.get(void.statement_id, len(batch)) > place[target]
+                for void in voids.get(target, ())
+            )
+        }
+        if skipped:
+            self._store.outbox.mark_sent(destination, sorted(skipped), at=at)
+            log.info(
+                "not forwarding %d statement(s) to %s: voided, and the void is not going"
+                " after them",
+                len(skipped),
+                destination,
+            )
+        return skipped
 
     def _client(self, destination: DestinationRecord) -> RemoteClient:
         try:

@@ -3,6 +3,16 @@
 The router runs inside ingest, before the insert, so the insert can queue the statement
 in the outboxes in its own transaction. It reads the destinations on every batch: one
 small query, and a destination added with the CLI takes effect at once in every worker.
+
+A voiding statement (verb `voided`, a StatementRef object) rarely matches a filter by
+verb or activity type, yet a destination holding its target needs it, or it keeps a
+statement the source voided. So it also goes wherever its target is queued pending (the
+target will be sent: the void is queued after it and follows it) or was sent, and
+wherever the target is routed in the same batch. Not where the target's item is dead: it
+may never be delivered, and a 409 there means the destination holds a different
+statement under that id, which is not ours to void. Nor where it was never queued: a
+destination that never got the target has nothing to void. The targets' items are read
+with one query per batch, and only when the batch holds a voiding statement.
 """
 
 from __future__ import annotations
@@ -11,7 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portfolio.storage.base import StatementIndex, Store
-from portfolio.storage.exchange import DestinationRecord
+from portfolio.storage.exchange import DestinationRecord, OutboxState
+
+# The states of a target's item that a voiding statement follows to its destination.
+_VOID_FOLLOWS = frozenset({OutboxState.PENDING, OutboxState.SENT})
 
 
 def same_endpoint(a: str, b: str) -> bool:
@@ -54,10 +67,27 @@ class ForwardRouter:
         if any(d.filter.people for d in destinations):
             identities = sorted({key for _s, index in statements for key in index.agents_direct})
             owners = self._store.people.owners(identities) if identities else {}
-        return [
-            tuple(d.name for d in destinations if _matches(d, statement, index, owners))
+        matched = [
+            {d.name for d in destinations if _matches(d, statement, index, owners)}
             for statement, index in statements
         ]
+        targets = {index.voids for _s, index in statements if index.voids}
+        if targets:
+            # Where each target goes: queued before this batch, or routed in it.
+            follow: dict[str, set[str]] = {
+                target: {name for name, state in states.items() if state in _VOID_FOLLOWS}
+                for target, states in self._store.outbox.item_states(sorted(targets)).items()
+            }
+            for (statement, _index), names in zip(statements, matched, strict=True):
+                target_id = statement.get("id")
+                if isinstance(target_id, str) and target_id.lower() in targets:
+                    follow.setdefault(target_id.lower(), set()).update(names)
+            for (_statement, index), names in zip(statements, matched, strict=True):
+                if index.voids:
+                    names.update(follow.get(index.voids, ()))
+        # In the order of the destinations (by name), whatever put a name in the set; the
+        # origin was left out of `destinations`, so nothing goes back where it came from.
+        return [tuple(d.name for d in destinations if d.name in names) for names in matched]
 
 
 def _matches(

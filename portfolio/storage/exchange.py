@@ -286,6 +286,21 @@ class OutboxStore(Protocol):
         """Items in one state, oldest queued first."""
         ...
 
+    def item_states(self, statement_ids: Sequence[str]) -> dict[str, dict[str, OutboxState]]:
+        """Where these statements are queued: statement id -> destination -> the state of
+        its item there. A statement queued nowhere is left out. The router asks it once per
+        batch, for the targets of the batch's voiding statements (portfolio.lrs.routing)."""
+        ...
+
+    def voiding_items(
+        self, destination: str, statement_ids: Sequence[str]
+    ) -> dict[str, list[OutboxItem]]:
+        """The destination's items (any state) of the stored statements that void these
+        ones, keyed by the id of the statement voided, oldest queued first. The sender
+        asks it before sending a statement voided since it was queued
+        (lrs_adapters.forward)."""
+        ...
+
     def status(self) -> list[DestinationStatus]:
         """Counts and latest news of every destination, by name."""
         ...

@@ -57,6 +57,7 @@ from portfolio.storage.mongo_schema import (
     PROVENANCE,
     SOURCE_CHECKPOINTS,
     SOURCES,
+    STATEMENTS,
 )
 
 if TYPE_CHECKING:
@@ -249,7 +250,9 @@ class MongoSourceStore:
         store = self._store
 
         def work(session: ClientSession | None) -> bool:
-            # Provenance stays: it describes statements that are still here.
+            # One transaction: the checkpoints go with the source (and its last run, a
+            # field of it). Deleting the source document conflicts with a page_done under
+            # way, which writes it. Provenance stays: it describes statements still here.
             store.collection(SOURCE_CHECKPOINTS).delete_many({"source": name}, session=session)
             result = store.collection(SOURCES).delete_one({"_id": name}, session=session)
             return result.deleted_count > 0
@@ -275,15 +278,23 @@ class MongoSourceStore:
         provenance: Sequence[Provenance],
     ) -> None:
         """Raises NotFound when the source is gone (removed while it ran): a checkpoint
-        left behind would resume a source added again under that name."""
+        left behind would resume a source added again under that name.
+
+        The transaction writes the source document (a page counter), not just reads it:
+        a read conflicts with nothing, so a `remove` committing meanwhile would let both
+        commit and leave the stream's first checkpoint an orphan. Writing the document
+        `remove` deletes makes the two conflict: with_transaction runs the loser again,
+        and either this page finds the source gone or `remove` deletes its checkpoint."""
         store = self._store
 
         def work(session: ClientSession | None) -> None:
-            found = store.collection(SOURCES).find_one(
-                {"_id": name}, {"_id": True}, session=session
+            # $inc always changes the document; a $set of an unchanged value may be
+            # skipped by the server and then conflict with nothing.
+            touched = store.collection(SOURCES).update_one(
+                {"_id": name}, {"$inc": {"pages_saved": Int64(1)}}, session=session
             )
-            if found is None:
-                raise NotFound(f"no source {name!r}")
+            if touched.matched_count == 0:
+                raise NotFound(f"no source named {name!r}")  # removed while it ran
             store.collection(SOURCE_CHECKPOINTS).update_one(
                 {"source": name, "stream": stream},
                 {
@@ -560,6 +571,44 @@ class MongoOutboxStore:
                 .limit(limit)
             )
             return [_item(doc) for doc in cursor]
+
+    def item_states(self, statement_ids: Sequence[str]) -> dict[str, dict[str, OutboxState]]:
+        found: dict[str, dict[str, OutboxState]] = {}
+        outbox = self._store.collection(OUTBOX)
+        with unavailable_on_driver_errors("outbox items of statements"):
+            for chunk in chunks(list(dict.fromkeys(statement_ids))):
+                for doc in outbox.find(  # outbox_by_statement
+                    {"statement_id": {"$in": chunk}},
+                    {"destination": True, "statement_id": True, "state": True},
+                ):
+                    states = found.setdefault(str(doc["statement_id"]), {})
+                    states[str(doc["destination"])] = OutboxState(doc["state"])
+        return found
+
+    def voiding_items(
+        self, destination: str, statement_ids: Sequence[str]
+    ) -> dict[str, list[OutboxItem]]:
+        statements = self._store.collection(STATEMENTS)
+        outbox = self._store.collection(OUTBOX)
+        with unavailable_on_driver_errors("outbox items of voiding statements"):
+            voids: dict[str, str] = {}  # voiding statement id -> the statement it voids
+            for chunk in chunks(list(dict.fromkeys(statement_ids))):
+                for doc in statements.find(  # statements_by_voids
+                    {"voids": {"$in": chunk}}, {"_id": True, "voids": True}
+                ):
+                    voids[str(doc["_id"])] = str(doc["voids"])
+            docs = [
+                doc
+                for chunk in chunks(list(voids))
+                for doc in outbox.find(  # outbox_by_item
+                    {"destination": destination, "statement_id": {"$in": chunk}}
+                )
+            ]
+        found: dict[str, list[OutboxItem]] = {}
+        for doc in sorted(docs, key=lambda d: int(d["position"])):  # queue order
+            item = _item(doc)
+            found.setdefault(voids[item.statement_id], []).append(item)
+        return found
 
     def status(self) -> list[DestinationStatus]:
         outbox = self._store.collection(OUTBOX)

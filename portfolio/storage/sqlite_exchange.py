@@ -381,6 +381,45 @@ class SqliteOutboxStore:
         )
         return [_item(row) for row in rows]
 
+    def item_states(self, statement_ids: Sequence[str]) -> dict[str, dict[str, OutboxState]]:
+        # By destination then statement: the (destination, statement_id) key serves it, so
+        # no index by statement is needed, and there are few destinations.
+        con = self._store.connection()
+        found: dict[str, dict[str, OutboxState]] = {}
+        ids = list(dict.fromkeys(statement_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for destination, statement_id, state in con.execute(
+                "SELECT destination, statement_id, state FROM outbox"
+                " WHERE destination IN (SELECT name FROM destinations)"
+                f" AND statement_id IN ({marks})",
+                chunk,
+            ):
+                found.setdefault(str(statement_id), {})[str(destination)] = OutboxState(state)
+        return found
+
+    def voiding_items(
+        self, destination: str, statement_ids: Sequence[str]
+    ) -> dict[str, list[OutboxItem]]:
+        # CROSS JOIN keeps the voiding statements (statements_by_voids) as the outer loop,
+        # rather than a walk of the destination's whole outbox.
+        con = self._store.connection()
+        columns = ", ".join(f"o.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
+        found: dict[str, list[OutboxItem]] = {}
+        ids = list(dict.fromkeys(statement_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in con.execute(
+                f"SELECT s.voids, {columns} FROM statements AS s CROSS JOIN outbox AS o"
+                f" WHERE s.voids IN ({marks}) AND o.destination = ? AND o.statement_id = s.id"
+                " ORDER BY o.position",
+                [*chunk, destination],
+            ):
+                found.setdefault(str(row[0]), []).append(_item(row[1:]))
+        return found
+
     def status(self) -> list[DestinationStatus]:
         con = self._store.connection()
         statuses = []

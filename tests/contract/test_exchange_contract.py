@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
 from portfolio.errors import Conflict, NotFound
-from portfolio.storage.base import DuplicateStatementIds, Store
+from portfolio.storage.base import DuplicateStatementIds, NewStatement, Store
 from portfolio.storage.exchange import (
     Checkpoint,
     DestinationRecord,
@@ -19,7 +20,7 @@ from portfolio.storage.exchange import (
     SourceRecord,
     SyncRun,
 )
-from tests.contract.test_store_contract import statement
+from tests.contract.test_store_contract import statement, voiding
 
 AT = "2026-11-23T10:00:00.000000Z"
 LATER = "2026-11-23T11:00:00.000000Z"
@@ -48,7 +49,7 @@ def destination(name: str = "hub", *, max_attempts: int = 3) -> DestinationRecor
     )
 
 
-def forwarded(*names: str, count: int = 1) -> list:
+def forwarded(*names: str, count: int = 1) -> list[NewStatement]:
     return [dataclasses.replace(statement(), forward_to=names) for _ in range(count)]
 
 
@@ -178,7 +179,11 @@ def test_failures_reach_the_dead_letter_list_and_can_be_requeued(store: Store) -
     batch = forwarded("hub", count=2)
     store.statements.insert(batch)
     ids = [s.id for s in batch]
-    args = {"error": "refused", "retry_at": "9999-01-01T00:00:00Z", "max_attempts": 2}
+    args: dict[str, Any] = {
+        "error": "refused",
+        "retry_at": "9999-01-01T00:00:00Z",
+        "max_attempts": 2,
+    }
     assert store.outbox.mark_failed("hub", ids, at=AT, **args) == 0
     assert store.outbox.mark_failed("hub", ids[:1], at=LATER, **args) == 1
     dead = store.outbox.items("hub", OutboxState.DEAD)
@@ -237,3 +242,49 @@ def test_removing_a_destination_drops_its_outbox(store: Store) -> None:
 def test_a_page_of_a_source_removed_meanwhile_is_refused(store: Store) -> None:
     with pytest.raises(NotFound):
         store.sources.page_done("gone", "*", Checkpoint("a", "b", "c"), [])
+
+
+def test_item_states_say_where_each_statement_is_queued_and_how_far(store: Store) -> None:
+    store.outbox.add_destination(destination("hub"))
+    store.outbox.add_destination(destination("archive"))
+    batch = forwarded("hub", "archive", count=2) + forwarded("hub") + forwarded()
+    store.statements.insert(batch)
+    ids = [s.id for s in batch]
+    store.outbox.mark_sent("hub", [ids[0]], at=LATER)
+    store.outbox.mark_failed(
+        "archive", [ids[1]], at=LATER, error="refused", retry_at=LATER, max_attempts=1
+    )
+
+    assert store.outbox.item_states([*ids, "unknown"]) == {
+        ids[0]: {"hub": OutboxState.SENT, "archive": OutboxState.PENDING},
+        ids[1]: {"hub": OutboxState.PENDING, "archive": OutboxState.DEAD},
+        ids[2]: {"hub": OutboxState.PENDING},
+    }
+    store.outbox.remove_destination("archive")
+    assert store.outbox.item_states(ids[:1]) == {ids[0]: {"hub": OutboxState.SENT}}
+    assert store.outbox.item_states([]) == {}
+
+
+def test_voiding_items_are_the_destination_items_of_the_voiding_statements(
+    store: Store,
+) -> None:
+    store.outbox.add_destination(destination("hub"))
+    store.outbox.add_destination(destination("archive"))
+    target, other, unvoided = forwarded("hub", "archive", count=3)
+    store.statements.insert([target, other, unvoided])
+    void_target = dataclasses.replace(voiding(target.id), forward_to=("hub",))
+    void_other = dataclasses.replace(voiding(other.id), forward_to=("hub", "archive"))
+    store.statements.insert([void_target, void_other])
+    store.outbox.mark_sent("hub", [void_other.id], at=LATER)
+
+    found = store.outbox.voiding_items("hub", [target.id, other.id, unvoided.id, "unknown"])
+    assert {t: [(i.statement_id, i.state) for i in items] for t, items in found.items()} == {
+        target.id: [(void_target.id, OutboxState.PENDING)],
+        other.id: [(void_other.id, OutboxState.SENT)],
+    }
+    # Only the destination asked about: the archive holds the void of `other` alone.
+    archive = store.outbox.voiding_items("archive", [target.id, other.id])
+    assert {t: [i.statement_id for i in items] for t, items in archive.items()} == {
+        other.id: [void_other.id]
+    }
+    assert store.outbox.voiding_items("hub", []) == {}

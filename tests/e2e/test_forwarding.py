@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import Instance
-from tests.support import ATTEMPTED, COMPLETED, make_statement
+from tests.support import ATTEMPTED, COMPLETED, make_statement, voiding
 
 pytestmark = pytest.mark.slow
 
@@ -269,6 +269,32 @@ def test_a_statement_the_destination_refuses_is_dead_and_the_rest_delivered(
     assert lines[at].split()[:4] == ["strict", "0", "3", "1"]
     assert lines[at + 1].startswith("  last error: refused by the destination")
     assert "409" in lines[at + 1]
+
+
+def test_voiding_reaches_a_destination_that_filters_by_verb(lrs_pair: tuple[Lrs, Lrs]) -> None:
+    """A voiding statement's verb is `voided`: it follows its target, sent or still
+    pending, to a destination filtered by verb and activity type, after the target."""
+    a, b = lrs_pair
+    activity, kind = unique()
+    added = a.add_destination("voids", b, "--verb", COMPLETED, "--activity-type", kind)
+    assert added.returncode == 0, added.stderr
+    sent = a.post([about(activity, kind)])
+    first = a.cli("forward", "run", "--once", "--destination", "voids")
+    assert "voids: sent 1, failed 0, dead 0" in first.stdout, first.stdout + first.stderr
+    pending = a.post([about(activity, kind)])
+
+    voids = a.post([voiding(sent[0]), voiding(pending[0])])
+
+    run = a.cli("forward", "run", "--once", "--destination", "voids")
+    assert run.returncode == 0, run.stderr
+    assert "voids: sent 3, failed 0, dead 0" in run.stdout  # the target, then both voids
+    # Both targets voided there, as here: only the voids match, through their refs.
+    assert sorted(b.ids_about(activity)) == sorted(voids)
+    for voided in (sent[0], pending[0]):
+        reply = b.session.get(
+            b.endpoint + "statements", params={"voidedStatementId": voided}, timeout=30
+        )
+        assert reply.status_code == 200, reply.text
 
 
 def test_bad_input_is_refused_with_a_message_and_nothing_stored(

@@ -30,7 +30,14 @@ from portfolio.storage.exchange import Checkpoint, OutboxState, Provenance, Sour
 from portfolio.storage.sqlite import SqliteStore
 from portfolio.storage.sqlite_exchange import SqliteOutboxStore
 from tests.e2e.conftest import Instance, free_port
-from tests.support import ATTEMPTED, attachment_object, make_statement, multipart_body
+from tests.support import (
+    ATTEMPTED,
+    COMPLETED,
+    attachment_object,
+    make_statement,
+    multipart_body,
+    voiding,
+)
 
 SECOND = 1_000_000
 SUBMITTER = Submitter(
@@ -100,6 +107,17 @@ class Destination:
     def holds(self, ids: Sequence[str]) -> list[str]:
         return [i for i in ids if self.get(i).status_code == 200]
 
+    def holds_voided(self, ids: Sequence[str]) -> list[str]:
+        """Those of `ids` the destination holds as voided (voidedStatementId)."""
+        return [
+            i
+            for i in ids
+            if self.session.get(
+                self.endpoint + "statements", params={"voidedStatementId": i}, timeout=30
+            ).status_code
+            == 200
+        ]
+
     def post(self, statements: list[dict[str, Any]]) -> None:
         reply = self.session.post(self.endpoint + "statements", json=statements, timeout=30)
         assert reply.status_code == 200, reply.text
@@ -156,6 +174,13 @@ class Sender:
 
     def post(self, statements: list[dict[str, Any]], **kwargs: Any) -> list[str]:
         return self.ingest.post(statements, submitter=SUBMITTER, version="1.0.3", **kwargs)
+
+    def pull(self, statements: list[dict[str, Any]], origin: str) -> list[str]:
+        """Store statements as if pulled from the LRS at `origin` (service.exchange)."""
+        ingest = StatementIngest(
+            self.store.statements, router=ForwardRouter(self.store, origin=origin)
+        )
+        return ingest.post(statements, submitter=SUBMITTER, version="1.0.3")
 
     def items(self, name: str, state: OutboxState) -> list[str]:
         return [i.statement_id for i in self.store.outbox.items(name, state, limit=1000)]
@@ -306,6 +331,107 @@ def test_attachments_are_forwarded_with_their_data(
     assert reply.headers["Content-Type"].startswith("multipart/mixed")
     assert data in reply.content
     assert hashlib.sha256(data).hexdigest().encode() in reply.content
+
+
+# ---------------------------------------------------------------------- voiding
+
+
+def test_a_void_follows_its_target_to_a_destination_whose_filter_it_does_not_match(
+    sender: Sender, destination: Destination
+) -> None:
+    """The voiding statement's verb is `voided` and its object a StatementRef, so a filter
+    by verb never matches it; yet the destination holds (or will hold) its target."""
+    sender.add("hub", destination.endpoint, destination.key, destination.secret, verbs=[COMPLETED])
+    [sent] = sender.post(statements(1))
+    assert sender.forwarder.run_once()[0].sent == 1
+    [pending] = sender.post(statements(1))  # queued, not sent yet, when it is voided
+
+    voids = sender.post([voiding(sent), voiding(pending)])
+
+    # The target still pending goes first, each void after it: queue order.
+    assert sender.items("hub", OutboxState.PENDING) == [pending, *voids]
+    [report] = sender.forwarder.run_once()
+    assert (report.sent, report.skipped, report.error) == (3, 0, None)
+    assert destination.holds([sent, pending, *voids]) == voids
+    assert destination.holds_voided([sent, pending]) == [sent, pending]
+
+
+def test_a_void_goes_where_its_target_is_pending_or_sent_and_never_back_to_its_origin(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not where the target is dead (it may never arrive; a 409 there means another
+    statement holds that id) or was never queued; and where the target goes in the same
+    batch. The targets' items are read once per batch."""
+    origin = "http://origin.test/xapi/"
+    for name in ("dead", "pending", "sent"):
+        sender.add(name, f"http://{name}.test/xapi/", "k", "s", verbs=[COMPLETED])
+    sender.add("never", "http://never.test/xapi/", "k", "s", verbs=[ATTEMPTED])
+    sender.add("origin", origin, "k", "s", verbs=[COMPLETED])
+    [target] = sender.post(statements(1))
+    sender.store.outbox.mark_sent("sent", [target], at="2026-01-01T00:00:00.000000Z")
+    sender.store.outbox.mark_failed(
+        "dead", [target], at="2026-01-01T00:00:00.000000Z", error="x", retry_at="z", max_attempts=1
+    )
+    reads: list[Sequence[str]] = []
+    item_states = sender.store.outbox.item_states
+
+    def counted(ids: Sequence[str]) -> dict[str, dict[str, OutboxState]]:
+        reads.append(ids)
+        return item_states(ids)
+
+    monkeypatch.setattr(sender.store.outbox, "item_states", counted)
+
+    [void] = sender.pull([voiding(target)], origin)  # the origin already holds it
+    in_batch = statements(2)
+    batch_ids = sender.post([in_batch[0], voiding(in_batch[0]["id"]), voiding(in_batch[1]["id"])])
+
+    assert reads == [[target], sorted([in_batch[0]["id"], in_batch[1]["id"]])]
+    states = sender.store.outbox.item_states([void, *batch_ids])
+    assert sorted(states[void]) == ["pending", "sent"]
+    assert sorted(states[batch_ids[1]]) == ["dead", "origin", "pending", "sent"]
+    assert batch_ids[2] not in states  # its target is stored nowhere, so queued nowhere
+
+
+def test_a_voided_statement_is_not_sent_when_its_void_does_not_follow_it(
+    sender: Sender, destination: Destination
+) -> None:
+    """Voided while queued, and the void does not go after it: here it came from the
+    destination itself. Sent, the destination would hold a statement the source voided
+    (or, an LRS voiding late arrivals, hold it voided for nothing): it is marked sent."""
+    sender.add("hub", destination.endpoint, destination.key, destination.secret)
+    [target, kept] = sender.post(statements(2))
+    void = voiding(target)
+    destination.post([void])  # voided there, then pulled back from it
+    sender.pull([void], destination.endpoint)
+    assert sender.items("hub", OutboxState.PENDING) == [target, kept]
+
+    [report] = sender.forwarder.run_once()
+
+    assert destination.holds_voided([target]) == []  # never received
+    assert destination.holds([target, kept]) == [kept]
+    assert sender.items("hub", OutboxState.SENT) == [target, kept]
+    assert (report.sent, report.skipped, report.dead, report.error) == (1, 1, 0, None)
+    assert str(report) == "hub: sent 1, failed 0, dead 0, skipped 1 (voided)"
+
+
+def test_a_statement_queued_behind_its_void_is_not_sent(
+    sender: Sender, destination: Destination
+) -> None:
+    """The void arrived first (xAPI lets it wait for its target), so it goes first too;
+    the target, voided as it is stored, would arrive after the void: it is marked sent."""
+    sender.add("hub", destination.endpoint, destination.key, destination.secret)
+    later = make_statement()
+    [void] = sender.post([voiding(later["id"])])
+    [target] = sender.post([later])
+    assert sender.store.statements.get(target).voided  # type: ignore[union-attr]
+    assert sender.items("hub", OutboxState.PENDING) == [void, target]
+
+    [report] = sender.forwarder.run_once()
+
+    assert destination.holds_voided([target]) == []  # never received
+    assert destination.holds([void]) == [void]
+    assert sender.items("hub", OutboxState.SENT) == [void, target]
+    assert (report.sent, report.skipped) == (1, 1)
 
 
 # ------------------------------------------------------------- crash and re-send

@@ -18,7 +18,7 @@ import pytest
 from portfolio.errors import NotFound
 from portfolio.storage.exchange import Checkpoint, ForwardFilter, Provenance
 from portfolio.storage.mongo import MongoStore
-from portfolio.storage.mongo_schema import DESTINATIONS, SOURCES
+from portfolio.storage.mongo_schema import DESTINATIONS, SOURCE_CHECKPOINTS, SOURCES
 from tests.contract import test_exchange_contract as contract
 from tests.unit.storage.mongomock_support import contract_cases
 
@@ -80,3 +80,69 @@ def test_documents_keep_what_erasure_and_odd_keys_need(mongomock_store: MongoSto
     p = Provenance("s1", "lms", None, odd, contract.AT)
     store.sources.page_done("lms", "*", Checkpoint(), [p])
     assert store.sources.provenance(["s1"]) == {"s1": [p]}
+
+
+class _Recorded:
+    """A collection whose calls are written down: (collection, method, whether a
+    `session` keyword was given)."""
+
+    def __init__(self, name: str, collection: Any, calls: list[tuple[str, str, bool]]) -> None:
+        self._name, self._collection, self._calls = name, collection, calls
+
+    def __getattr__(self, method: str) -> Any:
+        attribute = getattr(self._collection, method)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append((self._name, method, "session" in kwargs))
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def _record_calls(
+    store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, str, bool]]:
+    calls: list[tuple[str, str, bool]] = []
+    collection = store.collection
+    monkeypatch.setattr(store, "collection", lambda name: _Recorded(name, collection(name), calls))
+    return calls
+
+
+def test_a_page_writes_its_source_so_a_concurrent_remove_conflicts(
+    mongomock_store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the source conflicts with nothing: a `remove` committing meanwhile would
+    leave the stream's first checkpoint an orphan, and a source added again under that
+    name would resume from it. page_done writes the source document in its transaction,
+    as `remove` deletes it, so on a server the two conflict and one runs again."""
+    store = mongomock_store
+    store.sources.add(contract.source("lms"))
+    before = store.db()[SOURCES].find_one({"_id": "lms"})
+    calls = _record_calls(store, monkeypatch)
+
+    store.sources.page_done("lms", "*", Checkpoint("a", "b", "s1"), [])
+
+    assert (SOURCES, "update_one", True) in calls
+    assert all(with_session for _c, _m, with_session in calls), calls
+    assert store.db()[SOURCES].find_one({"_id": "lms"}) != before
+    assert store.sources.get("lms") == contract.source("lms")  # the record is unchanged
+
+
+def test_removing_a_source_deletes_it_and_its_checkpoints_in_one_transaction(
+    mongomock_store: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = mongomock_store
+    store.sources.add(contract.source("lms"))
+    store.sources.add(contract.source("other"))
+    for name in ("lms", "other"):
+        for stream in ("*", "agent-1"):
+            store.sources.page_done(name, stream, Checkpoint("a", "b", "c"), [])
+    calls = _record_calls(store, monkeypatch)
+
+    assert store.sources.remove("lms") is True
+
+    assert calls == [(SOURCE_CHECKPOINTS, "delete_many", True), (SOURCES, "delete_one", True)]
+    assert store.db()[SOURCE_CHECKPOINTS].count_documents({"source": "lms"}) == 0
+    assert store.db()[SOURCE_CHECKPOINTS].count_documents({"source": "other"}) == 2
