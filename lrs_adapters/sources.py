@@ -4,8 +4,10 @@ Two kinds:
 - an administrator's source asks for the agents it names, or for everything its
   credentials may read;
 - an owner's source (connected by a portfolio owner through the API) asks only for the
-  owner's identities, as linked at the time of each run, and keeps only statements about
-  them: an owner cannot bring other people's records into this LRS through it.
+  owner's identities, as linked at the time of each run, and keeps only statements whose
+  actor is the owner (an Agent, not a Group). The owner chooses that remote and may run
+  it, so whatever else its statements say is only the owner's word: they are witnessed in
+  the owner's record alone (service.exchange), never in that of someone they name.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lrs_adapters.connections import Connection, check_name
 from lrs_adapters.remote import RemoteError
 from portfolio.clock import utc_now_iso
 from portfolio.errors import Conflict, InvalidInput, NotFound
-from portfolio.lrs.agents import agent_from_key, agent_keys, ifi_key
+from portfolio.lrs.agents import agent_from_key, ifi_key
 from portfolio.storage.base import Store
 from portfolio.storage.exchange import ALL_STREAM, SourceRecord
 from schemas.errors import SchemaViolation
@@ -107,21 +109,44 @@ def streams(store: Store, source: SourceRecord) -> list[str]:
 
 
 def about_owner(store: Store, source: SourceRecord) -> set[str] | None:
-    """The identity keys an owner's source may bring statements about; None for an
-    administrator's source (anything)."""
+    """The identity keys of the owner of an owner's source: its statements must be by
+    one of them, and are witnessed only for them. None for an administrator's source
+    (anything, witnessed for whoever it is about)."""
     if source.owner is None:
         return None
     return {link.identity for link in store.people.identities(source.owner)}
 
 
-def names_one_of(statement: Mapping[str, Any], identities: set[str]) -> bool:
-    """Whether the statement's actor or object is one of these identities (or a Group
-    with one of them as a member)."""
-    for part in ("actor", "object"):
-        value = statement.get(part)
-        if isinstance(value, Mapping) and set(agent_keys(value)) & identities:
-            return True
-    return False
+def _is_one_of(agent: object, identities: set[str]) -> bool:
+    """Whether `agent` is an Agent (not a Group) whose IFI is one of these identities."""
+    if not isinstance(agent, Mapping):
+        return False
+    if agent.get("objectType", "Agent") != "Agent" or "member" in agent:
+        return False
+    return ifi_key(agent) in identities
+
+
+def not_the_owners_own(statement: Mapping[str, Any], identities: set[str]) -> str | None:
+    """Where a statement from an owner's source speaks for someone else: "actor" unless
+    its actor is an Agent that is one of these identities; "object" when its object is
+    an Agent or Group other than them (a SubStatement is held to the same rules); None
+    when it is the owner's own word about themselves.
+
+    Not a Group with the owner as a member, nor a statement about another person: the
+    owner chooses that remote and may run it, and either would let it put statements in
+    the records of the people it names, here or when they link that identity later."""
+    if not _is_one_of(statement.get("actor"), identities):
+        return "actor"
+    target = statement.get("object")
+    if not isinstance(target, Mapping):
+        return None  # the schema refuses it
+    kind = target.get("objectType", "Activity")
+    if kind in ("Agent", "Group") and not _is_one_of(target, identities):
+        return "object"
+    if kind == "SubStatement":
+        inner = not_the_owners_own(target, identities)
+        return None if inner is None else f"object.{inner}"
+    return None
 
 
 def describe(store: Store, source: SourceRecord) -> dict[str, object]:

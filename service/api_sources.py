@@ -68,7 +68,9 @@ def disconnect(name: str) -> Response:
 @bp.post("/<name>/sync")
 def sync(name: str) -> Response:
     """One run, answered when it ends: its summary (200), or 502 with what was pulled
-    before the remote failed (that much is kept; the next run continues from there)."""
+    before the remote failed (that much is kept; the next run continues from there).
+    The summary lists the first 100 conflicts and rejections, with their exact counts
+    (`conflicts_total`, `rejected_total`) and whether the lists stop short (`*_truncated`)."""
     owner = current_owner()
     _owned(name, owner.person.id)
     store = get_store()

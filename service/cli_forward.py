@@ -75,6 +75,7 @@ def _connection(settings: Settings, *, attempts: int | None = None) -> Connectio
         instance_secret=resolve_secret_key(settings),
         timeout=float(settings.remote_timeout_seconds),
         retry=Retry(attempts=attempts or settings.remote_attempts, first_delay=0.5, max_delay=5.0),
+        max_response_bytes=settings.remote_max_response_bytes,
     )
 
 

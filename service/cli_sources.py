@@ -7,8 +7,9 @@ import sys
 
 import click
 
-from lrs_adapters.pull import SyncFailed, SyncProgress
+from lrs_adapters.pull import LISTED, SyncFailed, SyncProgress
 from lrs_adapters.sources import add_source, describe, remove_source
+from portfolio.errors import CpdfolioError
 from service.cli import _domain_errors, _settings
 from service.cli_people import _services
 from service.exchange import connection, puller
@@ -141,7 +142,11 @@ def sync(source: str | None, as_json: bool) -> None:
     summary of fetched, new, duplicate, conflicting and rejected statements.
 
     Exit status: 0 when every source synced; 1 when one failed (what was pulled before
-    the failure is kept, and the next run continues from there)."""
+    the failure is kept, and the next run continues from there). Without SOURCE, a
+    source that fails for any reason is reported and the others still sync.
+
+    With --json, `conflicts` and `rejected` list the first 100 of each; `conflicts_total`
+    and `rejected_total` count them all, and `*_truncated` says when the list is short."""
     settings = _settings()
     services = _services()
     store = services.accounts.store
@@ -158,6 +163,13 @@ def sync(source: str | None, as_json: bool) -> None:
             error = None
         except SyncFailed as exc:
             totals, error, failed = exc.progress, str(exc), True
+        except CpdfolioError as exc:
+            if source:
+                raise  # one source asked for: its error is the command's (exit 1)
+            # E.g. credentials that cannot be opened since CPDFOLIO_SECRET_KEY changed:
+            # one source's trouble, not every source's. The run is recorded as failed.
+            totals = show.latest or SyncProgress(source=name)
+            error, failed = exc.message, True
         show.done()
         results.append({**totals.to_json(), "status": "failed" if error else "ok", "error": error})
         if not as_json:
@@ -176,8 +188,11 @@ class _Progress:
         self._enabled = enabled
         self._tty = sys.stderr.isatty()
         self._drawn = False
+        # The totals so far, for a run that stops with an error that does not carry them.
+        self.latest: SyncProgress | None = None
 
     def __call__(self, totals: SyncProgress) -> None:
+        self.latest = totals
         if not self._enabled or (not self._tty and totals.pages % 10):
             return
         line = (
@@ -199,13 +214,13 @@ def _summary(totals: SyncProgress, error: str | None) -> None:
     status = f"FAILED: {error}" if error else "done"
     click.echo(
         f"{totals.source}: {status}. {totals.fetched:,} fetched, {totals.new:,} new,"
-        f" {totals.duplicate:,} duplicate, {len(totals.conflicts):,} conflicts,"
-        f" {len(totals.rejected):,} rejected"
+        f" {totals.duplicate:,} duplicate, {totals.conflicts_total:,} conflicts,"
+        f" {totals.rejected_total:,} rejected"
     )
     for statement_id in totals.conflicts[:20]:
         click.echo(f"  conflict: {statement_id} is stored here with other content (kept)")
     for rejected in totals.rejected[:20]:
         click.echo(f"  rejected: {rejected.id or '(no id)'}: {rejected.message}")
-    hidden = max(0, len(totals.conflicts) - 20) + max(0, len(totals.rejected) - 20)
+    hidden = max(0, totals.conflicts_total - 20) + max(0, totals.rejected_total - 20)
     if hidden:
-        click.echo(f"  … and {hidden} more (use --json)")
+        click.echo(f"  … and {hidden:,} more (--json lists up to {LISTED} of each)")

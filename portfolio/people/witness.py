@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -46,12 +46,20 @@ _PAGE = 500
 
 
 def witness_new_statements(
-    store: Store, instance_key: SigningKey, statements: Sequence[NewStatement]
+    store: Store,
+    instance_key: SigningKey,
+    statements: Sequence[NewStatement],
+    *,
+    only: Collection[str] | None = None,
 ) -> int:
     """Witness freshly stored statements in the records of the people they are about,
     and take voided statements out of the evidence of the people who had them; return how
-    many statements were witnessed."""
-    identities = {key for s in statements for key in s.index.agents_direct}
+    many statements were witnessed. With `only` (identity keys), witness them for those
+    identities alone: statements whose word is one person's (an owner's source) go in that
+    person's record, not in the records of others they name."""
+    identities = {
+        key for s in statements for key in s.index.agents_direct if only is None or key in only
+    }
     owners = store.people.owners(sorted(identities)) if identities else {}
     by_person: dict[str, dict[str, str]] = defaultdict(dict)  # person → statement → identity
     for statement in statements:

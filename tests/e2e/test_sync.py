@@ -295,3 +295,34 @@ def test_an_uninitialised_store_is_a_message_not_a_traceback(instance: Instance)
         assert done.returncode == 1, command
         assert "the store is not initialised: run `cpdfolio db init`" in done.stderr, command
         assert "Traceback" not in done.stderr, command
+
+
+def test_sync_of_every_source_reports_one_that_cannot_be_opened_and_goes_on(
+    there: Any, here: Instance
+) -> None:
+    """A source sealed under an earlier CPDFOLIO_SECRET_KEY fails on its own: the sources
+    after it still sync, --json reports both, and the exit status says one failed."""
+    remote, key, secret = there
+    endpoint = remote.url + "/xapi/"
+    headers = {"X-Experience-API-Version": "1.0.3"}
+    sent = statements(5)
+    assert requests.post(endpoint + "statements", json=sent, auth=(key, secret), headers=headers).ok
+    here.env["CPDFOLIO_SECRET_KEY"] = "the secret key before"
+    assert add_source(here, "a-sealed-before", endpoint, key, secret).returncode == 0
+    here.env["CPDFOLIO_SECRET_KEY"] = "the secret key now"
+    assert add_source(here, "council-a", endpoint, key, secret).returncode == 0
+
+    run = here.cli("sync", "--json")
+    assert run.returncode == 1, run.stderr
+    results = {r["source"]: r for r in json.loads(run.stdout)}
+    assert results["a-sealed-before"]["status"] == "failed"
+    assert "cannot be opened" in results["a-sealed-before"]["error"]
+    assert (results["council-a"]["status"], results["council-a"]["new"]) == ("ok", 5)
+    assert sorted(stored_ids(here)) == sorted(s["id"] for s in sent)
+
+    human = here.cli("sync")
+    assert human.returncode == 1
+    assert "a-sealed-before: FAILED: the stored credentials" in human.stdout
+    assert "council-a: done." in human.stdout
+    listed = {s["name"]: s for s in json.loads(here.cli("sources", "list", "--json").stdout)}
+    assert listed["a-sealed-before"]["last_run"]["status"] == "failed"

@@ -16,7 +16,7 @@ from portfolio.storage import open_store
 from service import create_app
 from tests.conftest import LiveServer, Xapi, make_client
 from tests.http.test_people_and_record import Api, create_person, login, store_of
-from tests.support import make_statement
+from tests.support import agent, make_statement
 
 ANN = "ann@example.org"
 BOB = "bob@example.org"
@@ -201,3 +201,50 @@ def test_a_source_whose_host_is_no_longer_allowed_fails_its_sync_with_a_502(
     body = response.json()
     assert (body["status"], body["fetched"]) == ("failed", 0)
     assert "may not reach" in body["error"]
+
+
+def _witnessed(owner: Api) -> set[str]:
+    """The statements witnessed in the owner's record."""
+    entries = owner.get("/me/record").json()["entries"]
+    return {
+        e["entry"]["body"]["statement"]
+        for e in entries
+        if e["entry"]["kind"] == "statement-witnessed"
+    }
+
+
+def test_an_owners_source_cannot_put_statements_in_other_peoples_records(
+    ann: Api, bob: Api, app: Flask, remote: Any
+) -> None:
+    """Ann chooses the remote (she may run it): what it says of Bob is only her word.
+    Only statements by Ann about herself or an Activity come in (not one whose object is
+    Bob, which would reach his record when he links that mailbox), and they are
+    witnessed in her record alone, whoever else they name (an instructor); on a later
+    run too (duplicates are witnessed again)."""
+    server, key, secret = remote
+    about_bob = make_statement(actor="ann", object=agent("bob"))
+    taught_by_bob = make_statement(actor="ann", context={"instructor": agent("bob")})
+    group = {"objectType": "Group", "member": [agent("ann"), agent("bob")]}
+    as_a_group = {**make_statement(), "actor": group}
+    by_bob = make_statement(actor="bob", object=agent("ann"))
+    xapi = Xapi(server.url + "/xapi", (key, secret))
+    sent = [about_bob, taught_by_bob, as_a_group, by_bob]
+    assert xapi.post("/statements", json=sent).status_code == 200
+    assert ann.post("/me/sources", json=connection(remote)).status_code == 201
+
+    for _run in range(2):
+        synced = ann.post("/me/sources/council-lms/sync")
+        assert synced.status_code == 200, synced.text
+        summary = synced.json()
+        rejected = {r["id"]: r["path"] for r in summary["rejected"]}
+        assert rejected == {
+            about_bob["id"]: "object",
+            as_a_group["id"]: "actor",
+            by_bob["id"]: "actor",
+        }
+        assert {r["rule"] for r in summary["rejected"]} == {
+            "must be the owner: an Agent that is one of their identities (an owner's source)"
+        }
+        assert _witnessed(bob) == set()
+        assert taught_by_bob["id"] in _witnessed(ann)
+    assert store_of(app).statements.count() == 4  # Ann's 3, and hers taught by Bob
