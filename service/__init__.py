@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portfolio.storage.base import Store
-from service import errors, health, store
+from service import errors, health, ratelimit, store
 from service.config import Settings
 from service.secrets import resolve_secret_key
 
@@ -66,6 +67,10 @@ def create_app(
 
     app.register_blueprint(api_sources.bp)
     openapi.init_app(app)
+    ratelimit.install(app, storage_uri=settings.rate_limit_storage_uri)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

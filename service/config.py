@@ -59,6 +59,13 @@ class Settings:
     # names, IP addresses or networks (a council's own LRS on its intranet). Everything
     # else private, loopback or reserved is refused (lrs_adapters.network).
     owner_source_hosts: str = ""
+    # The most one answer of another LRS may hold (a page of statements with attachments).
+    remote_max_response_bytes: int = 64 * 1024 * 1024
+    # Where rate limits are counted (service.ratelimit): per process by default, or a
+    # store the workers share (memcached://, redis://, mongodb://...).
+    rate_limit_storage_uri: str = "memory://"
+    # Reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         try:
@@ -85,7 +92,7 @@ class Settings:
                     value = int(value)
                 except ValueError:
                     raise ValueError(f"{name} must be an integer, got {value!r}") from None
-                if value <= 0:
+                if value < 0 or (value == 0 and default > 0):
                     raise ValueError(f"{name} must be positive, got {value}")
             converted[name] = value
         return cls(**converted)

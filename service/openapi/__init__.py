@@ -31,6 +31,7 @@ from service.json import json_response
 from service.openapi.components import Doc, head_of, options
 from service.openapi.converters import component_name, union_property
 from service.openapi.operations import OPERATIONS, PATH_PARAMETERS
+from service.ratelimit import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,15 @@ def build(app: Flask) -> dict[str, Any]:
     plugin.converter.add_attribute_function(union_property)
     doc = Doc(spec, plugin.converter)
     doc.register_components()
+    limited = _rate_limited(app)
     for path, methods in sorted(routes(app).items()):
         described = OPERATIONS.get(path, {})
         operations: dict[str, dict[str, Any]] = {}
         for method in sorted(methods):
             if method in described:
                 operations[method.lower()] = described[method](doc)
+                if (method, path) in limited:
+                    operations[method.lower()]["responses"]["429"] = _TOO_MANY
             elif method == "HEAD" and "GET" in described:
                 operations["head"] = head_of(described["GET"](doc))
             elif method == "OPTIONS":
@@ -100,6 +104,23 @@ def build(app: Flask) -> dict[str, Any]:
         if set(operations) - {"head", "options"}:
             spec.path(path=path, operations=operations, parameters=_path_parameters(path) or None)
     return spec.to_dict()
+
+
+_TOO_MANY = {
+    "description": "Too many requests (service.ratelimit): wait the seconds Retry-After says",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+}
+
+
+def _rate_limited(app: Flask) -> set[tuple[str, str]]:
+    """The (method, path) pairs that service.ratelimit limits."""
+    endpoints = {limit.endpoint for limit in LIMITS}
+    return {
+        (method, openapi_path(rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint in endpoints
+        for method in rule.methods or ()
+    }
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
