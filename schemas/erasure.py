@@ -18,6 +18,11 @@ class ErasureConfirmSchema(Schema):
         required=True,
         metadata={"description": "Your login e-mail, to confirm that you mean it."},
     )
+    password = fields.String(
+        required=True,
+        load_only=True,
+        metadata={"description": "Your password: a session alone may not erase a portfolio."},
+    )
 
 
 class RequestedBySchema(Schema):

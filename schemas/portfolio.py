@@ -52,6 +52,14 @@ class TokenCreateSchema(_Strict):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "What the token is for, e.g. 'laptop CLI'."},
     )
+    password = fields.String(
+        required=True,
+        load_only=True,
+        metadata={
+            "description": "Your password, asked again: a token outlives the session that"
+            " asks for it."
+        },
+    )
 
 
 class IdentityStartSchema(_Strict):

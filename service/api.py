@@ -145,7 +145,7 @@ def tokens() -> Response:
 def create_token() -> Response:
     owner = current_owner()
     body = load_body(TokenCreateSchema)
-    issued = services().accounts.create_token(owner, name=body["name"])
+    issued = services().accounts.create_token(owner, name=body["name"], password=body["password"])
     return json_response(_issued(issued), status=201)
 
 

@@ -32,13 +32,15 @@ def erase_me() -> Response:
     sent = json_body()
     if not isinstance(sent, dict) or "confirm" not in sent:
         raise InvalidInput(
-            'confirm is required: send {"confirm": "<your login e-mail>"} to erase your'
-            " portfolio; erasure cannot be undone, so export it first if you want to keep it",
+            'confirm is required: send {"confirm": "<your login e-mail>", "password": "..."}'
+            " to erase your portfolio; erasure cannot be undone, so export it first if you"
+            " want to keep it",
             path="confirm",
             rule="is required",
         )
     body = load_body(ErasureConfirmSchema)
     check_confirmation(owner.person, body["confirm"])
+    services().accounts.confirm_password(owner.person, body["password"])
     erasure = erase_person(
         get_store(),
         services().accounts.instance_key,

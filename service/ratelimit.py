@@ -71,6 +71,10 @@ def _failed_sign_in(response: Response) -> bool:
     return response.status_code == 401
 
 
+def _refused_password(response: Response) -> bool:
+    return response.status_code == 400
+
+
 LIMITS = (
     RouteLimit("api.login", "20 per minute", _address, _failed_sign_in),
     RouteLimit("api.login", "30 per hour", _account, _failed_sign_in),
@@ -78,6 +82,10 @@ LIMITS = (
     RouteLimit("api_bundle.arrive", "10 per hour", _address),
     RouteLimit("api.start_link", "10 per hour", _credential),
     RouteLimit("api_assessment.invite", "30 per hour", _credential),
+    # A password asked again (a token that outlives its session; erasure): a stolen
+    # session must not be able to guess it.
+    RouteLimit("api.create_token", "10 per hour", _credential, _refused_password),
+    RouteLimit("api_erasure.erase_me", "10 per hour", _credential, _refused_password),
     RouteLimit("api_sources.connect", "20 per hour", _credential),
     RouteLimit("api_sources.sync", "60 per hour", _credential),
 )

@@ -189,12 +189,25 @@ class Accounts:
         expires = format_us(now_us() + int(SESSION_TTL.total_seconds() * 1_000_000))
         return self._issue(person, key, kind="session", name="login", expires=expires)
 
-    def create_token(self, owner: Owner, *, name: str) -> IssuedToken:
-        """A personal access token (for scripts and the CLI), valid until revoked."""
+    def create_token(self, owner: Owner, *, name: str, password: str) -> IssuedToken:
+        """A personal access token (for scripts and the CLI), valid until revoked. It
+        outlives the session that asks for it, so the password is asked again: a session
+        taken from a browser must not become a token for ever."""
         name = name.strip()
         if not name:
             raise InvalidInput("a token needs a name", path="name", rule="must not be empty")
+        self.confirm_password(owner.person, password)
         return self._issue(owner.person, owner.key, kind="token", name=name, expires=None)
+
+    def confirm_password(self, person: PersonRecord, password: str) -> None:
+        """Raise InvalidInput naming `password` unless it opens the person's sealed key:
+        asked again before what a stolen session must not do alone."""
+        try:
+            open_sealed(SealedKey.from_json(json.loads(person.sealed_key)), password=password)
+        except AuthenticationRequired:
+            raise InvalidInput(
+                "that is not your password", path="password", rule="must be your password"
+            ) from None
 
     def _issue(
         self, person: PersonRecord, key: SigningKey, *, kind: str, name: str, expires: str | None

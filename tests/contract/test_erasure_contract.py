@@ -161,7 +161,7 @@ def build_world(store: Store, *, attachments: bool = True) -> World:
         accounts.create(email=email, name=name, password=PASSWORD)
         people[email] = accounts.authenticate(accounts.login(email, PASSWORD).token)
     ann, bob = people[ANN_EMAIL], people[BOB_EMAIL]
-    accounts.create_token(ann, name="Annwen's laptop")
+    accounts.create_token(ann, name="Annwen's laptop", password=PASSWORD)
     outbox = Outbox()
     identities = Identities(accounts, outbox=outbox)
     identities.confirm_by_administrator(ANN_EMAIL, ANN_ACCOUNT, administrator="Admin")

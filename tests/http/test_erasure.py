@@ -12,7 +12,7 @@ from flask import Flask
 
 from portfolio.storage.base import ERASURES, INSTANCE_DOCS
 from tests.conftest import LiveServer, Xapi
-from tests.http.test_people_and_record import Api, create_person, login, store_of
+from tests.http.test_people_and_record import PASSWORD, Api, create_person, login, store_of
 from tests.support import attachment_object, make_statement, multipart_body
 
 ANN = "ann@example.org"
@@ -31,24 +31,36 @@ def owner(app: Flask, live_server: LiveServer) -> Api:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "rule"),
+    ("kwargs", "path", "rule"),
     [
-        ({}, "is required"),
-        ({"json": {}}, "is required"),
-        ({"json": {"confirm": BOB}}, "must be your login e-mail"),
-        ({"json": {"confirm": ""}}, "must be your login e-mail"),
+        ({}, "confirm", "is required"),
+        ({"json": {}}, "confirm", "is required"),
+        ({"json": {"confirm": BOB, "password": PASSWORD}}, "confirm", "must be your login e-mail"),
+        ({"json": {"confirm": "", "password": PASSWORD}}, "confirm", "must be your login e-mail"),
+        ({"json": {"confirm": ANN}}, "password", "is required"),
+        ({"json": {"confirm": ANN, "password": "a guess"}}, "password", "must be your password"),
     ],
-    ids=["no body", "no confirm", "someone else's e-mail", "empty"],
+    ids=[
+        "no body",
+        "no confirm",
+        "someone else's e-mail",
+        "empty",
+        "no password",
+        "wrong password",
+    ],
 )
-def test_erasing_needs_the_login_email_and_offers_the_export_first(
-    owner: Api, kwargs: dict[str, Any], rule: str
+def test_erasing_needs_the_login_email_and_the_password_and_offers_the_export_first(
+    owner: Api, kwargs: dict[str, Any], path: str, rule: str
 ) -> None:
+    """A session alone does not erase a portfolio: the e-mail confirms the intent, the
+    password that it is the owner at the keyboard."""
     response = delete_me(owner, **kwargs)
     assert response.status_code == 400
     body = response.json()
-    assert (body["path"], body["rule"]) == ("confirm", rule)
+    assert (body["path"], body["rule"]) == (path, rule)
     assert body["export"] == "/api/me/bundle"
-    assert "export" in body["message"]
+    if path == "confirm":
+        assert "export" in body["message"]
     assert owner.get("/me").status_code == 200  # nothing erased
 
 
@@ -75,7 +87,7 @@ def test_the_owner_erases_their_portfolio_and_their_token_stops_working(
     state = {"activityId": "https://lms.example.org/x", "agent": f'{{"mbox": "mailto:{ANN}"}}'}
     assert xapi.put("/activities/state", params={**state, "stateId": "s"}, data=b"x").ok
 
-    response = delete_me(owner, json={"confirm": " Ann@Example.org "})
+    response = delete_me(owner, json={"confirm": " Ann@Example.org ", "password": PASSWORD})
     assert response.status_code == 200, response.text
     erasure = response.json()
     assert erasure["requested_by"] == {"role": "owner"}

@@ -150,7 +150,15 @@ def test_logout_ends_the_session(owner: Api) -> None:
 
 
 def test_personal_tokens_are_listed_and_revocable(owner: Api, live_server: LiveServer) -> None:
-    created = owner.post("/me/tokens", json={"name": "laptop CLI"})
+    # A token outlives the session that asks for it: the password is asked again.
+    for body, path, rule in [
+        ({"name": "laptop CLI"}, "password", "is required"),
+        ({"name": "laptop CLI", "password": "a guess"}, "password", "must be your password"),
+    ]:
+        refused = owner.post("/me/tokens", json=body)
+        assert refused.status_code == 400
+        assert (refused.json()["path"], refused.json()["rule"]) == (path, rule)
+    created = owner.post("/me/tokens", json={"name": "laptop CLI", "password": PASSWORD})
     assert created.status_code == 201
     token = Api(live_server.url + "/api", created.json()["token"])
     assert token.get("/me").status_code == 200
