@@ -8,6 +8,8 @@
 - An arrival takes a bundle of up to a gigabyte and runs Argon2id: per client address.
 - Sending codes and invitations writes to other people's mailboxes; connecting and
   syncing a source makes this instance ask another server: per owner's credential.
+- Minting a personal token and erasing a portfolio ask for the password again: a
+  session taken from a browser must not be able to guess it (refusals, per credential).
 
 Limits are kept per process unless CPDFOLIO_RATE_LIMIT_STORAGE_URI names a shared
 store (memcached://, redis:// or mongodb://, as the `limits` library reads them): with
