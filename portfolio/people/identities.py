@@ -52,7 +52,12 @@ class Identities:
         """Send a one-time code to the mailbox `identity` (an agent key "mbox:mailto:...").
 
         Raises InvalidInput for an identity that is not a mailbox (an account needs an
-        administrator), Conflict when it is linked already (to anyone).
+        administrator), Conflict when it is linked to the owner already.
+
+        A mailbox linked to someone else is answered like any other, so the answer does
+        not tell who has a portfolio here: a challenge is made all the same, but the
+        mailbox is told it is taken and given no code (so the challenge can never be
+        confirmed). Only whoever reads that mailbox learns it.
         """
         if not identity.startswith("mbox:mailto:"):
             raise InvalidInput(
@@ -60,7 +65,9 @@ class Identities:
                 path="identity",
                 rule="must be an mbox to prove by code",
             )
-        self._check_free(identity)
+        holder = self.store.people.owners([identity]).get(identity)
+        if holder == owner.person.id:
+            raise Conflict(f"the identity {identity} is linked to your portfolio already")
         code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
         challenge = Challenge(
             id=uuid.uuid4().hex,
@@ -72,18 +79,22 @@ class Identities:
         )
         self.store.people.add_challenge(challenge)
         address = identity.removeprefix("mbox:mailto:")
-        self.outbox.send(
-            Message(
-                to=address,
-                subject="Your cpdfolio code",
-                body=(
-                    f"{owner.person.name} asked to add {address} to their cpdfolio portfolio.\n\n"
-                    f"The code is {code}. It works once, for {int(CODE_TTL.total_seconds() // 60)}"
-                    " minutes.\n\nIf this was not you, ignore this message: nothing is linked"
-                    " without the code.\n"
-                ),
+        asked = f"{owner.person.name} asked to add {address} to their cpdfolio portfolio.\n\n"
+        if holder is not None:
+            body = (
+                asked + "This address is linked to a portfolio on this instance already, and"
+                " one address belongs to one portfolio, so no code is given and nothing"
+                " changes.\n\nIf this was not you, you need do nothing.\n"
             )
-        )
+            subject = "Your address is in use in cpdfolio"
+        else:
+            body = (
+                asked + f"The code is {code}. It works once, for"
+                f" {int(CODE_TTL.total_seconds() // 60)} minutes.\n\nIf this was not you,"
+                " ignore this message: nothing is linked without the code.\n"
+            )
+            subject = "Your cpdfolio code"
+        self.outbox.send(Message(to=address, subject=subject, body=body))
         return challenge
 
     def confirm(self, owner: Owner, challenge_id: str, code: str) -> LinkResult:

@@ -257,12 +257,34 @@ def test_another_owner_cannot_use_my_challenge(
     assert len(bob.get("/me/identities").json()) == 1
 
 
-def test_an_identity_linked_to_someone_is_409(
+def test_asking_for_an_identity_linked_to_someone_tells_only_its_mailbox(
     app: Flask, owner: Api, live_server: LiveServer
 ) -> None:
+    """The answer is the one a free address gets, so it does not tell who has a portfolio
+    here; the mailbox is told it is in use and given no code, so it never links."""
     create_person(app, "bob@example.org", "Bob Evans")
-    response = owner.post("/me/identities", json={"email": "bob@example.org"})
-    assert response.status_code == 409
+    taken = owner.post("/me/identities", json={"email": "bob@example.org"})
+    free = owner.post("/me/identities", json={"email": "ann.jones@example.org"})
+    assert taken.status_code == free.status_code == 202
+    assert set(taken.json()) == set(free.json())
+    directory = outbox_dir(app.config["CPDFOLIO"])
+    [to_bob] = [
+        message
+        for path in Path(directory).glob("*.eml")
+        if (message := email.message_from_bytes(path.read_bytes()))["To"] == "bob@example.org"
+    ]
+    assert "linked to a portfolio on this instance already" in to_bob.get_payload()
+    assert not re.search(r"\d{8}", to_bob.get_payload())
+    for code in ("00000000", "12345678"):
+        answer = owner.post(
+            "/me/identities/confirm", json={"challenge": taken.json()["challenge"], "code": code}
+        )
+        assert answer.status_code == 400
+    assert "mbox:mailto:bob@example.org" not in {
+        i["identity"] for i in owner.get("/me/identities").json()
+    }
+    # The owner's own identity is theirs to know about.
+    assert owner.post("/me/identities", json={"email": "ann@example.org"}).status_code == 409
 
 
 def test_an_owner_sees_only_their_own_record(
