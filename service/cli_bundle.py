@@ -138,6 +138,15 @@ def import_(bundle: str, password_stdin: bool, as_json: bool, trust: tuple[Path,
         kdf=accounts.kdf,
     )
     result = importer.import_bundle(bundle, password=_read_password(), trusted=_trusted(trust))
+    if not trust:
+        # The import links the identities the bundle claims: without pinned keys nothing
+        # says which instance proved them (POST /api/arrivals refuses such a bundle).
+        click.echo(
+            "note: instance keys were taken from the bundle, not pinned with --trust; the"
+            f" identities it linked ({len(result.identities)}) are only as good as your"
+            " check of who brought it",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return

@@ -71,3 +71,31 @@ def test_verify_and_import_refuse_what_is_not_a_bundle(instance: Instance, tmp_p
     bad_trust.write_text("{}")
     pinned = instance.cli("verify", str(not_zip), "--trust", str(bad_trust))
     assert pinned.returncode == 1 and "not a published key document" in pinned.stderr
+
+
+def test_import_without_trust_says_the_identities_rest_on_the_administrators_check(
+    instance: Instance, tmp_path: Path
+) -> None:
+    _ann(instance)
+    bundle = tmp_path / "ann.zip"
+    exported = instance.cli(
+        "export",
+        "--person",
+        "ann@example.org",
+        "--out",
+        str(bundle),
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    assert exported.returncode == 0, exported.stderr
+    keys = tmp_path / "a-keys.json"
+    keys.write_text(instance.cli("instance-keys").stdout)
+    for name, trust in (("b", []), ("c", ["--trust", str(keys)])):
+        other = Instance(tmp_path / name)
+        other.root.mkdir()
+        assert other.cli("db", "init").returncode == 0
+        imported = other.cli("import", str(bundle), "--password-stdin", *trust, stdin=PASSWORD)
+        assert imported.returncode == 0, imported.stderr
+        assert imported.stdout.startswith("imported: ann@example.org")
+        noted = "not pinned with --trust" in imported.stderr
+        assert noted == (not trust), imported.stderr
