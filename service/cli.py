@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -127,7 +128,18 @@ def db_init() -> None:
         if result.outcome is ImportOutcome.IMPORTED:
             fw = result.framework
             click.echo(f"installed framework {fw.uri} version {fw.version} ({fw.title})")
-    click.echo(f"store ready at schema version {store.schema_version()} ({settings.database_url})")
+    where = _without_password(settings.database_url)
+    click.echo(f"store ready at schema version {store.schema_version()} ({where})")
+
+
+def _without_password(url: str) -> str:
+    """A database URL fit to print: its password (mongodb://user:pass@host) replaced, since
+    what `db init` prints ends up in container logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
 
 
 # --------------------------------------------------------------------------- clients
