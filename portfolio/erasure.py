@@ -50,7 +50,7 @@ from portfolio.assessment import reviews
 from portfolio.bundle.layout import ARCHIVED_ATTACHMENTS, ARCHIVED_STATEMENTS
 from portfolio.clock import datetime_to_us, format_us, now_us, parse_stored, utc_now_iso
 from portfolio.errors import Conflict, InvalidInput, NotFound
-from portfolio.evidence.ledger import EVIDENCE, TOTALS, Ledger
+from portfolio.evidence.ledger import EVIDENCE, Ledger
 from portfolio.lrs.agents import agent_keys, ifi_key
 from portfolio.lrs.index import extract_index
 from portfolio.record.chain import Draft, build
@@ -324,13 +324,8 @@ def _statements_erased(
     for statement in sorted(statements):
         evidence = ledger.get(EVIDENCE, statement)
         if evidence is not None:
-            for item in list(evidence["items"]):
-                ledger.detach(evidence, item)
-            ledger.delete(EVIDENCE, statement)
-            totals = ledger.get(TOTALS, EVIDENCE)
-            if totals is not None:
-                totals["evidence"] = max(0, int(totals["evidence"]) - 1)
-                ledger.put(TOTALS, EVIDENCE, totals)
+            # The total counts live evidence only: a voided statement left it already.
+            ledger.remove_evidence(evidence)
         drafts.append(
             Draft("statement-erased", {"statement": statement}, instance_key, Role.INSTANCE)
         )

@@ -19,16 +19,18 @@ from portfolio.evidence.ledger import GOAL, Ledger
 from portfolio.people.accounts import Owner
 from portfolio.record.chain import Draft, apply_with_retry
 from portfolio.record.entry import Role
-from portfolio.standards.catalogue import find_item
+from portfolio.standards.catalogue import find_current_item
 from portfolio.storage.base import DocChange, Store
 
 
 def check_items(store: Store, items: Sequence[str], *, path: str = "items") -> None:
-    """Raise InvalidInput unless every item is an item of a stored framework. The path is
-    `path[i]`, or `path` itself when `path` names a single item ("item")."""
+    """Raise InvalidInput unless every item is an item, not a heading, of the latest
+    version of a stored framework (portfolio.standards.catalogue.find_current_item): what
+    is set or linked now names the framework as it is now. The path is `path[i]`, or
+    `path` itself when `path` names a single item ("item")."""
     for index, uri in enumerate(items):
-        if find_item(store.frameworks, uri) is None:
-            where = path if path == "item" else f"{path}[{index}]"
+        where = path if path == "item" else f"{path}[{index}]"
+        if find_current_item(store.frameworks, uri, path=where) is None:
             raise InvalidInput(
                 f"{where} is not an item of any framework here: {uri}",
                 path=where,

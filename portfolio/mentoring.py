@@ -50,6 +50,44 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def is_own_address(store: Store, person_id: str, email: str) -> bool:
+    """Whether the address `email` (as normalise_email gives it) reaches the person
+    themselves: their login address, or a mailbox linked to their portfolio (as an mbox or
+    its mbox_sha1sum). Someone who must be "someone else" (the other party of a mentoring
+    session, a 360° reviewer) is refused on any of these, or the instance would sign, on
+    another's behalf, what the owner confirmed or rated from a mailbox of their own.
+
+    Linked mailboxes keep the local part as it was typed, while the addresses compared
+    here are in lower case (normalise_email), so a linked mbox is compared case-blind; an
+    mbox_sha1sum can only be compared as the hash of the address in that form."""
+    person = store.people.get(person_id)
+    if person is not None and person.email == email:
+        return True
+    mailto = f"mailto:{email}"
+    hashed = "mbox_sha1sum:" + hashlib.sha1(mailto.encode()).hexdigest()
+    for link in store.people.identities(person_id):
+        if link.identity == hashed or link.identity.lower() == f"mbox:{mailto}":
+            return True
+    return False
+
+
+def _other_party(session: Mapping[str, Any]) -> dict[str, Any]:
+    """The party who did not log the session: the one who confirms it."""
+    other: dict[str, Any] = (
+        session["mentor"] if session["logger_role"] == "mentee" else session["mentee"]
+    )
+    return other
+
+
+def _require_awaiting(session: Mapping[str, Any]) -> None:
+    if session["status"] != "awaiting confirmation":
+        raise Conflict("this session is confirmed already")
+
+
+def _not_someone_else(message: str) -> InvalidInput:
+    return InvalidInput(message, path="other_email", rule="must not be you")
+
+
 class Mentoring:
     def __init__(
         self,
@@ -70,9 +108,9 @@ class Mentoring:
         """Log a session (validated by schemas.portfolio.MentoringLogSchema) and send the
         other party a link to confirm it. Returns the session."""
         other_email = normalise_email(session["other_email"])
-        if other_email == owner.person.email:
-            raise InvalidInput(
-                "the other party must be someone else", path="other_email", rule="must not be you"
+        if is_own_address(self.store, owner.person.id, other_email):
+            raise _not_someone_else(
+                "the other party must be someone else: this is one of your own addresses"
             )
         me = {"email": owner.person.email, "name": owner.person.name, "person": owner.person.id}
         other_person = self.store.people.by_email(other_email)
@@ -177,18 +215,22 @@ class Mentoring:
     # ----------------------------------------------------------- confirmation
 
     def confirm_by_owner(self, owner: Owner, session_id: str) -> dict[str, Any]:
-        """The other party confirms from their own portfolio: they sign it."""
+        """The other party confirms from their own portfolio: they sign it. Raises NotFound
+        (not theirs to confirm) and Conflict (confirmed already, or expired: the session
+        awaits confirmation as long as its link would, by either way)."""
         session = self.get(session_id)
-        other = session["mentor"] if session["logger_role"] == "mentee" else session["mentee"]
+        other = _other_party(session)
         if other["person"] != owner.person.id:
             raise NotFound(f"no mentoring session {session_id} awaits your confirmation")
+        if parse_stored(session["expires"]) <= now_us():
+            raise Conflict("this session can no longer be confirmed: ask for it to be logged again")
         return self._confirm(session, key=owner.key, role=Role.OWNER, on_behalf_of=None)
 
     def confirm_by_link(self, token: str) -> dict[str, Any]:
         """The other party confirms by the link they were sent: the instance signs for
         them, naming how they were identified. The link is spent."""
         session = self.by_link(token)
-        other = session["mentor"] if session["logger_role"] == "mentee" else session["mentee"]
+        other = _other_party(session)
         return self._confirm(
             session,
             key=self.instance_key,
@@ -208,26 +250,47 @@ class Mentoring:
         on_behalf_of: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         """Confirm `session`, however the other party did it. Its link is spent either way:
-        a link left behind would show the topics and both names until it expired."""
-        if session["status"] != "awaiting confirmation":
-            raise Conflict("this session is confirmed already")
+        a link left behind would show the topics and both names until it expired.
+
+        Raises Conflict when the session is confirmed already, also by a confirmation racing
+        with this one (the link clicked twice; the link and the other party's portfolio):
+        the plan reads the session again on the record's current head, so exactly one
+        "mentoring-confirmed" entry is written. Raises InvalidInput when the other party's
+        mailbox has become one of the logger's own (linked after the session was logged)."""
+        _require_awaiting(session)
+        other = _other_party(session)
+        if other["person"] == session["logged_by"] or is_own_address(
+            self.store, session["logged_by"], other["email"]
+        ):
+            raise _not_someone_else(
+                "the other party's address is now linked to the portfolio of whoever logged"
+                " the session: they cannot confirm their own session"
+            )
         statements = self._statements(session)
         # The statements first: their ids come from the session, so storing them again
-        # is a no-op, and a confirmation that failed after this point can simply be retried.
+        # is a no-op, and a confirmation that failed after this point can simply be retried
+        # (or lost a race: the winner stored the very same statements).
         ingest = StatementIngest(
             self.store.statements,
             on_stored=lambda new: witness_new_statements(self.store, self.instance_key, new),
         )
         ingest.post(statements, submitter=self._submitter(), version="1.0.3")
-        session = {**session, "status": "confirmed", "statements": [s["id"] for s in statements]}
+        statement_ids = [s["id"] for s in statements]
+        confirmed: dict[str, Any] = {}
 
         def plan() -> tuple[list[Draft], list[DocChange]]:
-            body = {"id": session["id"], "statements": session["statements"]}
-            changes = self._docs(session) + self._links_of(session["id"])
+            # Read again, on the head this plan is written on: a confirmation written
+            # since the check above moved that head, so this plan runs again and sees it.
+            current = self.get(session["id"])
+            _require_awaiting(current)
+            confirmed.clear()
+            confirmed.update(current, status="confirmed", statements=statement_ids)
+            body = {"id": current["id"], "statements": statement_ids}
+            changes = self._docs(confirmed) + self._links_of(current["id"])
             return [Draft("mentoring-confirmed", body, key, role, on_behalf_of)], changes
 
         apply_with_retry(self.store, session["logged_by"], plan)
-        return session
+        return confirmed
 
     def _links_of(self, session_id: str) -> list[DocChange]:
         """Deleting the session's links. They are keyed by the token's hash, which the

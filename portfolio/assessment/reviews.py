@@ -39,6 +39,7 @@ from portfolio.assessment.analysis import (
 from portfolio.assessment.scale import scale_json
 from portfolio.clock import format_us, now_us, parse_stored
 from portfolio.errors import Conflict, InvalidInput, NotFound
+from portfolio.mentoring import is_own_address
 from portfolio.people.accounts import Owner, normalise_email
 from portfolio.people.outbox import Message, Outbox
 from portfolio.record.chain import Draft, apply_with_retry
@@ -69,6 +70,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _not_someone_else(message: str) -> InvalidInput:
+    return InvalidInput(message, path="email", rule="must be someone else's address")
+
+
 def status(reviewer: Mapping[str, Any], *, now: int | None = None) -> str:
     """The reviewer's status: rated, expired (the link was not used in time) or invited."""
     if reviewer["rated"] is not None:
@@ -91,18 +96,14 @@ def invite(
     analysis, and send them the link; returns the reviewer's id.
 
     Raises NotFound (not the owner's analysis), Conflict (closed; this mailbox rated
-    already; MAX_REVIEWERS invited), InvalidInput (the owner's own mailbox, path
-    "email"), StorageUnavailable when the message cannot be sent (the invitation stands:
-    inviting again sends a fresh link).
+    already; MAX_REVIEWERS invited), InvalidInput (the owner's login address or a mailbox
+    linked to their portfolio, path "email"), StorageUnavailable when the message cannot
+    be sent (the invitation stands: inviting again sends a fresh link).
     """
     person_id = owner.person.id
     email = normalise_email(reviewer["email"])
-    if email == owner.person.email:
-        raise InvalidInput(
-            "a 360° reviewer is someone else: this is your own address",
-            path="email",
-            rule="must be someone else's address",
-        )
+    if is_own_address(store, person_id, email):
+        raise _not_someone_else("a 360° reviewer is someone else: this is your own address")
     token = secrets.token_urlsafe(32)
     token_hash = _token_hash(token)
     invited = now_us()
@@ -240,9 +241,15 @@ def submit(
     spend the link; returns {received, rated}.
 
     Raises NotFound (no such link), Conflict (spent, expired, analysis closed) and
-    InvalidInput (an item the analysis does not rate, path "ratings[i].item").
+    InvalidInput (an item the analysis does not rate, path "ratings[i].item"; the
+    reviewer's mailbox linked to the owner's portfolio since the invitation, path "email").
     """
     found = open_link(store, token)
+    if is_own_address(store, found.person_id, found.reviewer["email"]):
+        raise _not_someone_else(
+            "this review link went to a mailbox that is now the analysed owner's own:"
+            " a 360° reviewer is someone else"
+        )
     checked = check_ratings(store, framework_of(store, found.analysis), ratings, path="ratings")
     rated = format_us(now_us())
 

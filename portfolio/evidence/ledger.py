@@ -13,7 +13,7 @@ Documents (per person):
 - "coverage", key = item: {item, count, hours, latest, reflections};
 - "goal", key = goal id: the goal, with `progress` per item: {count, hours, latest} of
   the evidence stored since the goal was set;
-- "totals", key "evidence": {evidence: how many statements are evidence here}.
+- "totals", key "evidence": {evidence: how many statements not voided are evidence here}.
 """
 
 from __future__ import annotations
@@ -93,10 +93,37 @@ class Ledger:
     # ------------------------------------------------------------------- evidence
 
     def new_evidence(self, evidence: Json) -> None:
-        """Keep a newly witnessed statement's evidence document, and count it."""
+        """Keep a newly witnessed statement's evidence document, and count it unless it
+        was voided already (a voiding statement may arrive before its target)."""
         self.put(EVIDENCE, evidence["statement"], evidence)
+        if not evidence.get("voided"):
+            self._count_evidence(+1)
+
+    def void_evidence(self, evidence: Json) -> bool:
+        """The statement was voided: it stops counting toward its items and in the total,
+        and its document says so. False when it was voided already (nothing changes)."""
+        if evidence.get("voided"):
+            return False
+        for item in list(evidence["items"]):
+            self.detach(evidence, item)
+        evidence["voided"] = True
+        self.put(EVIDENCE, evidence["statement"], evidence)
+        self._count_evidence(-1)
+        return True
+
+    def remove_evidence(self, evidence: Json) -> None:
+        """The statement is erased: its document goes (it quotes the statement), with its
+        counts, items and total alike; a voided one left the total when it was voided."""
+        for item in list(evidence["items"]):
+            self.detach(evidence, item)
+        self.delete(EVIDENCE, evidence["statement"])
+        if not evidence.get("voided"):
+            self._count_evidence(-1)
+
+    def _count_evidence(self, step: int) -> None:
+        # The total is how many live (not voided) statements are evidence here.
         totals = self.get(TOTALS, EVIDENCE) or {"evidence": 0}
-        totals["evidence"] += 1
+        totals["evidence"] = max(0, int(totals["evidence"]) + step)
         self.put(TOTALS, EVIDENCE, totals)
 
     def attach(self, evidence: Json, item: str, link: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ import orjson
 
 from portfolio.clock import utc_now_iso
 from portfolio.errors import InvalidInput, NotFound
-from portfolio.standards.catalogue import find_item
+from portfolio.standards.catalogue import find_current_item, find_item
 from portfolio.storage.base import INSTANCE_DOCS, DeleteDoc, PortfolioDoc, Store
 from schemas.errors import SchemaViolation
 from schemas.portfolio import MappingRuleSchema, load
@@ -82,7 +82,9 @@ def parse_rule(data: Any) -> MappingRule:
 
 def save_rule(store: Store, rule: MappingRule) -> None:
     """Store (or replace) a rule. Raises NotFound when an item is in no stored framework,
-    InvalidInput when it belongs to another framework than the rule names."""
+    InvalidInput when it belongs to another framework than the rule names, or is not an
+    item of that framework's latest version (a heading, or retired): rules map what
+    arrives from now on, so they name the framework as it is now."""
     for index, uri in enumerate(rule.items):
         found = find_item(store.frameworks, uri)
         if found is None:
@@ -93,6 +95,7 @@ def save_rule(store: Store, rule: MappingRule) -> None:
                 path=f"items[{index}]",
                 rule="must be an item of the rule's framework",
             )
+        find_current_item(store.frameworks, uri, path=f"items[{index}]", framework=rule.framework)
     body = orjson.dumps(rule.to_json(), option=orjson.OPT_SORT_KEYS)
     store.portfolio.apply(
         INSTANCE_DOCS, [], [PortfolioDoc(INSTANCE_DOCS, COLLECTION, rule.id, body, utc_now_iso())]

@@ -102,12 +102,8 @@ def void_evidence(
         def plan(person_id: str = person_id) -> tuple[list[Draft], list[DocChange]]:
             ledger = Ledger(store, person_id)
             evidence = ledger.get(EVIDENCE, statement_id)
-            if evidence is None or evidence.get("voided"):
+            if evidence is None or not ledger.void_evidence(evidence):
                 return [], []
-            for item in list(evidence["items"]):
-                ledger.detach(evidence, item)
-            evidence["voided"] = True
-            ledger.put(EVIDENCE, statement_id, evidence)
             body = {"statement": statement_id, "voided_by": voided_by}
             draft = Draft("statement-voided", body, instance_key, Role.INSTANCE)
             return [draft], ledger.changes()

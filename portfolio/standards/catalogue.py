@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Final
 
 from portfolio.clock import utc_now_iso
-from portfolio.errors import Conflict, NotFound
+from portfolio.errors import Conflict, InvalidInput, NotFound
 from portfolio.standards.framework import Framework, FrameworkItem, parse_package
 from portfolio.storage.base import FrameworkRecord, FrameworkStore
 
@@ -28,6 +28,7 @@ __all__ = [
     "ImportOutcome",
     "ImportResult",
     "ItemInFramework",
+    "find_current_item",
     "find_item",
     "get_framework",
     "import_package",
@@ -162,3 +163,49 @@ def find_item(frameworks: FrameworkStore, item_uri: str) -> ItemInFramework | No
     if item is None:  # pragma: no cover - the store's index and the package disagree
         raise NotFound(f"item {item_uri} is indexed but not in {latest.uri} {latest.version}")
     return ItemInFramework(framework=framework, item=item)
+
+
+def _current_item_rule(version: str) -> str:
+    """The rule an item named anew must meet, for InvalidInput."""
+    return f"must be an item of the framework's current version ({version}), not a heading"
+
+
+def find_current_item(
+    frameworks: FrameworkStore, item_uri: str, *, path: str, framework: str | None = None
+) -> ItemInFramework | None:
+    """The item with this uri as the latest version of its framework has it, when what is
+    made now (an evidence link, a goal, a mapping rule) may name it: an item without
+    sub-items there. With `framework`, only that framework's latest version is looked in.
+
+    Records made earlier keep naming items of older versions (and a bundle brings them as
+    they were): only what is named anew must be current, so that no new evidence or goal
+    counts toward an item the framework retired, nor toward a heading, which the dashboard
+    and the analysis never show as an item.
+
+    None when no stored version of any framework has the item; raises InvalidInput naming
+    `path` when the latest version has it as a heading, or no longer has it.
+    """
+    containing = frameworks.containing(item_uri)
+    uris = list(dict.fromkeys(s.uri for s in containing if framework in (None, s.uri)))
+    if not uris:
+        return None
+    latest = [get_framework(frameworks, uri) for uri in uris]
+    for current in latest:
+        item = current.item(item_uri)
+        if item is not None and not item.children:
+            return ItemInFramework(framework=current, item=item)
+    for current in latest:
+        if current.item(item_uri) is not None:
+            raise InvalidInput(
+                f"{path} is a heading of {current.uri} version {current.version}: name the"
+                f" items under it ({item_uri})",
+                path=path,
+                rule=_current_item_rule(current.version),
+            )
+    current = latest[-1]
+    raise InvalidInput(
+        f"{path} is no longer an item of {current.uri}: its current version,"
+        f" {current.version}, does not have {item_uri}",
+        path=path,
+        rule=_current_item_rule(current.version),
+    )

@@ -26,6 +26,7 @@ from portfolio.standards.catalogue import install_shipped
 from portfolio.storage.base import Store
 from service.people import outbox_dir, services
 from tests.conftest import LiveServer, Xapi
+from tests.http.test_mentoring import ANNS_OTHER_MAILBOX, link_mailbox
 from tests.http.test_people_and_record import Api, create_person, login
 from tests.support import make_statement
 
@@ -688,3 +689,51 @@ def test_another_owner_gets_404_for_my_analysis_on_every_route(
     # Nothing Bob did reached Ann's analysis.
     view = ann.get(f"/me/analyses/{analysed}").json()
     assert (view["status"], view["self_rated"], view["reviews"]["invited"]) == ("open", 6, 2)
+
+
+# ------------------------------------------------------ a reviewer is someone else
+
+
+def review_link_to(app: Flask, to: str) -> str:
+    """The newest review link sent to `to`, among other messages (one-time codes)."""
+    for path in sorted(Path(outbox_dir(app.config["CPDFOLIO"])).glob("*.eml"), reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        token = re.search(r"/review/(\S+)", message.get_content())
+        if str(message["To"]) == to and token:
+            return token.group(1)
+    raise AssertionError(f"no review link to {to}")
+
+
+def test_a_mailbox_linked_to_my_portfolio_cannot_be_invited(app: Flask, ann: Api) -> None:
+    link_mailbox(app, ann)
+    analysis = start(ann)["id"]
+    for address in (ANNS_OTHER_MAILBOX, "Ann.Jones@example.org"):
+        response = ann.post(f"/me/analyses/{analysis}/reviewers", json={**DEWI, "email": address})
+        assert response.status_code == 400, response.text
+        assert (response.json()["path"], response.json()["rule"]) == (
+            "email",
+            "must be someone else's address",
+        )
+    assert ann.get(f"/me/analyses/{analysis}").json()["reviewers"] == []
+    assert "reviewer-invited" not in [
+        e["entry"]["kind"] for e in ann.get("/me/record").json()["entries"]
+    ]
+
+
+def test_a_mailbox_linked_after_the_invitation_cannot_rate(
+    app: Flask, ann: Api, live_server: LiveServer
+) -> None:
+    analysis = start(ann)["id"]
+    invite(ann, analysis, {**DEWI, "email": ANNS_OTHER_MAILBOX})
+    token = review_link_to(app, ANNS_OTHER_MAILBOX)
+    link_mailbox(app, ann)
+    response = review(live_server, token, {"ratings": DEWI_RATES})
+    assert response.status_code == 400, response.text
+    assert (response.json()["path"], response.json()["rule"]) == (
+        "email",
+        "must be someone else's address",
+    )
+    kinds = [e["entry"]["kind"] for e in ann.get("/me/record").json()["entries"]]
+    assert "reviewer-rated" not in kinds
+    assert ann.get(f"/me/analyses/{analysis}").json()["reviews"] == {"invited": 1, "rated": 0}

@@ -4,19 +4,26 @@ other, then statements about both, witnessed and counted as evidence."""
 from __future__ import annotations
 
 import email
+import hashlib
 import re
+import threading
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from flask import Flask
 
+from portfolio import mentoring
+from portfolio.clock import now_us
 from portfolio.mentoring import LINKS
+from portfolio.people.witness import witness_new_statements
 from portfolio.storage.base import INSTANCE_DOCS, Store
 from schemas.portfolio import DATE_RULE
-from service.people import outbox_dir
+from service.people import outbox_dir, services
 from tests.conftest import LiveServer, Xapi
-from tests.http.test_people_and_record import Api, create_person, login
+from tests.http.test_people_and_record import Api, create_person, last_code, login
 from tests.http.test_portfolio_evidence import PC1, coverage
 from tests.http.test_portfolio_evidence import store as store
 
@@ -163,3 +170,136 @@ def test_an_impossible_session_date_is_400_and_nothing_is_signed(ann: Api, day: 
     assert ann.get("/me/mentoring").json() == []
     kinds = [e["entry"]["kind"] for e in ann.get("/me/record").json()["entries"]]
     assert "mentoring-logged" not in kinds
+
+
+# ------------------------------------------------- the other party is someone else
+
+ANNS_OTHER_MAILBOX = "ann.jones@example.org"
+
+
+def link_mailbox(app: Flask, owner: Api, address: str = ANNS_OTHER_MAILBOX) -> None:
+    """Link a second mailbox to the owner's portfolio, by the code sent to it."""
+    challenge = owner.post("/me/identities", json={"email": address}).json()["challenge"]
+    confirmed = owner.post(
+        "/me/identities/confirm", json={"challenge": challenge, "code": last_code(app, address)}
+    )
+    assert confirmed.status_code in (200, 201), confirmed.text
+
+
+def kinds(owner: Api) -> list[str]:
+    return [e["entry"]["kind"] for e in owner.get("/me/record").json()["entries"]]
+
+
+def test_a_mailbox_linked_to_my_portfolio_is_not_another_party(app: Flask, ann: Api) -> None:
+    link_mailbox(app, ann)
+    with app.app_context():  # and one known to the LRS only by its hash
+        services().identities.confirm_by_administrator(
+            "ann@example.org",
+            "mbox_sha1sum:" + hashlib.sha1(b"mailto:a.jones@example.org").hexdigest(),
+            administrator="Carys",
+        )
+    for address in (ANNS_OTHER_MAILBOX, "Ann.Jones@Example.org", "a.jones@example.org"):
+        logged = ann.post(
+            "/me/mentoring",
+            json={**SESSION, "other_email": address, "other_name": "Dr Dewi Director"},
+        )
+        assert logged.status_code == 400, (address, logged.text)
+        assert (logged.json()["path"], logged.json()["rule"]) == ("other_email", "must not be you")
+    assert ann.get("/me/mentoring").json() == []
+    assert "mentoring-logged" not in kinds(ann)
+
+
+def test_a_mailbox_linked_after_logging_cannot_confirm_the_session(
+    app: Flask, ann: Api, live_server: LiveServer
+) -> None:
+    logged = ann.post(
+        "/me/mentoring",
+        json={**SESSION, "other_email": ANNS_OTHER_MAILBOX, "other_name": "Dr Dewi Director"},
+    )
+    assert logged.status_code == 201, logged.text
+    token = link_to(app, ANNS_OTHER_MAILBOX)
+    link_mailbox(app, ann)
+    confirmed = requests.post(f"{live_server.url}/mentoring/{token}", timeout=30)
+    assert confirmed.status_code == 400, confirmed.text
+    assert confirmed.json()["path"] == "other_email"
+    assert "mentoring-confirmed" not in kinds(ann)
+    assert ann.get("/me/mentoring").json()[0]["status"] == "awaiting confirmation"
+    assert coverage(ann)[PC1]["count"] == 0  # no statements were made
+
+
+# ------------------------------------------------------ one confirmation, exactly
+
+
+@pytest.fixture
+def dewi(app: Flask, live_server: LiveServer, ann: Api) -> Api:
+    create_person(app, "dewi@example.org", "Dewi Morgan")
+    return login(live_server, "dewi@example.org")
+
+
+def test_a_confirmation_racing_with_another_is_409_and_only_one_is_signed(
+    app: Flask, ann: Api, dewi: Api, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interleaved: Dewi confirms from his portfolio and, after that confirmation has read
+    the session but before it writes, the link is clicked and confirms it first."""
+    session = ann.post("/me/mentoring", json=SESSION).json()
+    token = link_to(app, "dewi@example.org")
+    clicked = threading.Event()
+    by_link: list[int] = []
+
+    def witness_then_click(*args: Any, **kwargs: Any) -> int:
+        appended = witness_new_statements(*args, **kwargs)
+        if not clicked.is_set():  # the first confirmation, between its check and its write
+            clicked.set()
+            response = requests.post(f"{live_server.url}/mentoring/{token}", timeout=30)
+            by_link.append(response.status_code)
+        return appended
+
+    monkeypatch.setattr(mentoring, "witness_new_statements", witness_then_click)
+    from_portfolio = dewi.post(f"/me/mentoring/{session['id']}/confirm")
+    assert by_link == [200]
+    assert from_portfolio.status_code == 409, from_portfolio.text
+    assert kinds(ann).count("mentoring-confirmed") == 1
+    assert ann.get("/me/record/verification").status_code == 200
+    assert (coverage(ann)[PC1]["count"], coverage(ann)[PC1]["hours"]) == (1, 1.5)
+
+
+def test_of_confirmations_racing_in_threads_exactly_one_is_signed(
+    app: Flask, ann: Api, dewi: Api, live_server: LiveServer
+) -> None:
+    session = ann.post("/me/mentoring", json=SESSION).json()
+    token = link_to(app, "dewi@example.org")
+    statuses: list[int] = []
+    start = threading.Barrier(4)
+
+    def by_link() -> None:
+        start.wait()
+        statuses.append(
+            requests.post(f"{live_server.url}/mentoring/{token}", timeout=30).status_code
+        )
+
+    def from_portfolio() -> None:
+        start.wait()
+        statuses.append(dewi.post(f"/me/mentoring/{session['id']}/confirm").status_code)
+
+    threads = [
+        threading.Thread(target=f) for f in (by_link, by_link, from_portfolio, from_portfolio)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 404, 409}, statuses
+    assert kinds(ann).count("mentoring-confirmed") == 1
+
+
+def test_an_expired_session_cannot_be_confirmed_from_a_portfolio_either(
+    ann: Api, dewi: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = ann.post("/me/mentoring", json=SESSION).json()
+    later = now_us() + int(timedelta(days=14, seconds=1).total_seconds() * 1_000_000)
+    monkeypatch.setattr(mentoring, "now_us", lambda: later)
+    confirmed = dewi.post(f"/me/mentoring/{session['id']}/confirm")
+    assert confirmed.status_code == 409, confirmed.text
+    assert "mentoring-confirmed" not in kinds(ann)
+    assert ann.get("/me/mentoring").json()[0]["status"] == "awaiting confirmation"

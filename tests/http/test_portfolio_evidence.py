@@ -3,6 +3,7 @@ items 4, 5 and 6)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,11 +11,13 @@ import pytest
 import requests
 from flask import Flask
 
+from portfolio.errors import InvalidInput
 from portfolio.evidence.rules import parse_rule, save_rule
+from portfolio.standards.catalogue import import_package, shipped_packages
 from portfolio.storage.base import Store
 from tests.conftest import LiveServer, Xapi
 from tests.http.test_people_and_record import Api, create_person, login
-from tests.support import VOIDED, make_statement
+from tests.support import VOIDED, make_statement, voiding
 
 STANDARD = "https://cpdfolio.org/frameworks/vsc-cymru-standard"
 KS1 = f"{STANDARD}/items/KS.1"
@@ -315,3 +318,88 @@ def test_frameworks_can_be_read_by_owners(owner: Api, live_server: LiveServer) -
         owner.get("/frameworks/items", params={"framework": "https://x.example"}).status_code == 404
     )
     assert requests.get(live_server.url + "/api/frameworks", timeout=10).status_code == 401
+
+
+# ------------------------------------------------ naming items of the current version
+
+
+def publish_standard_without(store: Store, item: str, version: str = "2026.1") -> None:
+    """Publish a new version of the Standard that no longer has `item` (retired)."""
+    package = json.loads(dict(shipped_packages())["vsc-cymru-standard.json"])
+    package["CFDocument"]["version"] = version
+    package["CFItems"] = [i for i in package["CFItems"] if i["uri"] != item]
+    package["CFAssociations"] = [
+        a for a in package["CFAssociations"] if a["originNodeURI"]["uri"] != item
+    ]
+    import_package(store.frameworks, json.dumps(package).encode())
+
+
+CURRENT_RULE = "must be an item of the framework's current version (2026.1), not a heading"
+
+
+def test_links_goals_and_rules_name_only_items_of_the_current_version(
+    owner: Api, xapi: Xapi, store: Store
+) -> None:
+    before = completed_course()  # mapped to KS.1 and KS.2 while KS.1 was an item
+    xapi.post("/statements", json=before)
+    kept = owner.post("/me/goals", json={"title": "Know the service", "items": [KS1]}).json()
+    publish_standard_without(store, KS1)
+    other = make_statement(actor="ann", activity="https://elsewhere.example/course/2")
+    xapi.post("/statements", json=other)
+    heading = f"{STANDARD}/items/KS"
+    for item in (KS1, heading):
+        linked = owner.post(
+            f"/me/evidence/{other['id']}/links", json={"item": item, "rationale": "r"}
+        )
+        assert linked.status_code == 400, linked.text
+        assert (linked.json()["path"], linked.json()["rule"]) == ("item", CURRENT_RULE)
+        goal = owner.post("/me/goals", json={"title": "t", "items": [PC1, item]})
+        assert goal.status_code == 400, goal.text
+        assert (goal.json()["path"], goal.json()["rule"]) == ("items[1]", CURRENT_RULE)
+        rule = {"id": "r", "framework": STANDARD, "match": {"activity": COURSE}, "items": [item]}
+        with pytest.raises(InvalidInput) as refused:
+            save_rule(store, parse_rule(rule))
+        assert (refused.value.path, refused.value.rule) == ("items[0]", CURRENT_RULE)
+    assert owner.get(f"/me/evidence/{other['id']}").json()["items"] == {}
+    assert [g["id"] for g in owner.get("/me/goals").json()] == [kept["id"]]
+    # A current item is still linked as before, and what was held on KS.1 stays.
+    assert (
+        owner.post(
+            f"/me/evidence/{other['id']}/links", json={"item": PC1, "rationale": "r"}
+        ).status_code
+        == 201
+    )
+    assert set(owner.get(f"/me/evidence/{before['id']}").json()["items"]) == {KS1, KS2}
+    assert owner.get(f"/me/goals/{kept['id']}").json()["items"] == [KS1]
+    # And the owner may still unlink it from the retired item.
+    unlinked = owner.post(
+        f"/me/evidence/{before['id']}/unlinks", json={"item": KS1, "rationale": "retired"}
+    )
+    assert unlinked.status_code == 201, unlinked.text
+
+
+# ------------------------------------------------------------- the evidence total
+
+
+def totals(owner: Api) -> dict[str, Any]:
+    dashboard = owner.get("/me/dashboard", params={"framework": STANDARD}).json()
+    found: dict[str, Any] = dashboard["totals"]
+    return found
+
+
+def test_a_voided_statement_leaves_the_evidence_total(owner: Api, xapi: Xapi) -> None:
+    first, second = completed_course(), completed_course()
+    xapi.post("/statements", json=[first, second])
+    assert totals(owner)["evidence"] == 2
+    assert xapi.post("/statements", json=voiding(second["id"], actor="admin")).status_code == 200
+    assert totals(owner)["evidence"] == 1
+    assert coverage(owner)[KS1]["count"] == 1
+
+
+def test_a_statement_voided_before_it_arrives_is_not_counted(owner: Api, xapi: Xapi) -> None:
+    statement = completed_course()
+    assert xapi.post("/statements", json=voiding(statement["id"], actor="admin")).status_code == 200
+    assert xapi.post("/statements", json=statement).status_code == 200
+    assert owner.get(f"/me/evidence/{statement['id']}").json()["voided"] is True
+    assert totals(owner)["evidence"] == 0
+    assert coverage(owner)[KS1]["count"] == 0

@@ -19,9 +19,10 @@ from portfolio.standards import (
     parse_package,
     shipped_packages,
 )
+from portfolio.standards.catalogue import find_current_item
 from portfolio.storage.base import FrameworkRecord, FrameworkStore, FrameworkSummary
 from portfolio.storage.sqlite import SqliteStore
-from tests.unit.standards.packages import dumps, example
+from tests.unit.standards.packages import BASE, dumps, example
 
 
 @pytest.fixture
@@ -114,6 +115,38 @@ def test_an_item_is_found_in_the_latest_version_that_has_it(store: SqliteStore) 
     assert found.item.uri == b1.uri
     assert found.item.parent == framework.items[3].uri
     assert find_item(store.frameworks, "https://nope.example.org/items/X") is None
+
+
+def retiring(version: str, code: str) -> bytes:
+    """The example as a later version without the item `code` (and its place in the tree)."""
+    package = example(version=version)
+    uri = f"{BASE}/items/{code}"
+    package["CFItems"] = [i for i in package["CFItems"] if i["uri"] != uri]
+    package["CFAssociations"] = [
+        a for a in package["CFAssociations"] if a["originNodeURI"]["uri"] != uri
+    ]
+    return dumps(package)
+
+
+def test_only_an_item_of_the_latest_version_may_be_named_anew(store: SqliteStore) -> None:
+    import_package(store.frameworks, dumps(example()))
+    import_package(store.frameworks, retiring("1.1", "A.2"))
+    a1, a2, heading = (f"{BASE}/items/{code}" for code in ("A.1", "A.2", "A"))
+    found = find_current_item(store.frameworks, a1, path="item")
+    assert found is not None
+    assert (found.framework.version, found.item.uri) == ("1.1", a1)
+    rule = "must be an item of the framework's current version (1.1), not a heading"
+    with pytest.raises(InvalidInput, match=r"no longer an item of .*1\.1") as retired:
+        find_current_item(store.frameworks, a2, path="items[0]")
+    assert (retired.value.path, retired.value.rule) == ("items[0]", rule)
+    with pytest.raises(InvalidInput, match="is a heading") as grouping:
+        find_current_item(store.frameworks, heading, path="item")
+    assert (grouping.value.path, grouping.value.rule) == ("item", rule)
+    assert find_current_item(store.frameworks, f"{BASE}/items/X", path="item") is None
+    assert find_current_item(store.frameworks, a1, path="item", framework="https://x.test") is None
+    # What was recorded on the retired item still finds it, in the version that has it.
+    kept = find_item(store.frameworks, a2)
+    assert kept is not None and kept.framework.version == "1.0"
 
 
 def test_installing_the_shipped_frameworks_is_idempotent(store: SqliteStore) -> None:
