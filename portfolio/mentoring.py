@@ -215,7 +215,10 @@ class Mentoring:
     # ----------------------------------------------------------- confirmation
 
     def confirm_by_owner(self, owner: Owner, session_id: str) -> dict[str, Any]:
-        """The other party confirms from their own portfolio: they sign it. Raises NotFound
+        """The other party confirms from their own portfolio, signed in. The entry goes in
+        the logger's record, where an owner-role entry must be the logger's own (record
+        verification checks it against their key): so the instance signs it on the other
+        party's behalf, naming how they were identified, as for the link. Raises NotFound
         (not theirs to confirm) and Conflict (confirmed already, or expired: the session
         awaits confirmation as long as its link would, by either way)."""
         session = self.get(session_id)
@@ -224,7 +227,15 @@ class Mentoring:
             raise NotFound(f"no mentoring session {session_id} awaits your confirmation")
         if parse_stored(session["expires"]) <= now_us():
             raise Conflict("this session can no longer be confirmed: ask for it to be logged again")
-        return self._confirm(session, key=owner.key, role=Role.OWNER, on_behalf_of=None)
+        return self._confirm(
+            session,
+            key=self.instance_key,
+            role=Role.INSTANCE,
+            on_behalf_of={
+                "name": owner.person.name,
+                "identified_by": f"signed in to their cpdfolio portfolio ({owner.person.id})",
+            },
+        )
 
     def confirm_by_link(self, token: str) -> dict[str, Any]:
         """The other party confirms by the link they were sent: the instance signs for

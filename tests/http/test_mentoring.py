@@ -87,9 +87,11 @@ def test_a_session_confirmed_by_link_becomes_statements_about_both(
     assert ann.get("/me/record/verification").status_code == 200
 
 
-def test_a_mentor_with_a_portfolio_confirms_from_it_and_signs(
+def test_a_mentor_with_a_portfolio_confirms_from_it_and_the_record_still_verifies(
     app: Flask, ann: Api, live_server: LiveServer
 ) -> None:
+    """The confirmation goes in Ann's record, whose owner-role entries must be Ann's: the
+    instance signs it on Dewi's behalf, naming how he was identified (signed in)."""
     create_person(app, "dewi@example.org", "Dewi Morgan")
     dewi = login(live_server, "dewi@example.org")
     session = ann.post("/me/mentoring", json=SESSION).json()
@@ -101,9 +103,14 @@ def test_a_mentor_with_a_portfolio_confirms_from_it_and_signs(
     assert dewi.post(f"/me/mentoring/{session['id']}/confirm").status_code == 409
     entries = [e["entry"] for e in ann.get("/me/record").json()["entries"]]
     confirmation = next(e for e in entries if e["kind"] == "mentoring-confirmed")
-    assert confirmation["signer"]["role"] == "owner"
-    dewi_key = dewi.get("/me/record").json()["entries"][0]["entry"]["body"]["owner_key"]["id"]
-    assert confirmation["signer"]["key"] == dewi_key
+    assert confirmation["signer"]["role"] == "instance"
+    dewi_id = dewi.get("/me").json()["id"]
+    assert confirmation["signer"]["on_behalf_of"] == {
+        "name": "Dewi Morgan",
+        "identified_by": f"signed in to their cpdfolio portfolio ({dewi_id})",
+    }
+    verified = ann.get("/me/record/verification")
+    assert verified.status_code == 200, verified.text
     # The mentor's statement is witnessed in his own record.
     dewi_kinds = [e["entry"]["kind"] for e in dewi.get("/me/record").json()["entries"]]
     assert "statement-witnessed" in dewi_kinds
@@ -291,6 +298,7 @@ def test_of_confirmations_racing_in_threads_exactly_one_is_signed(
     assert statuses.count(200) == 1, statuses
     assert set(statuses) <= {200, 404, 409}, statuses
     assert kinds(ann).count("mentoring-confirmed") == 1
+    assert ann.get("/me/record/verification").status_code == 200  # whichever way won
 
 
 def test_an_expired_session_cannot_be_confirmed_from_a_portfolio_either(
