@@ -13,6 +13,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from portfolio import errors as domain
+from portfolio.record.verify import RecordVerificationFailed
 from service.json import json_response
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ STATUS: tuple[tuple[type[domain.CpdfolioError], int], ...] = (
     (domain.Conflict, 409),
     (domain.PreconditionFailed, 412),
     (domain.StorageUnavailable, 503),
+    # The stored record is not what its signatures say: the request was fine, the
+    # record is in a state that refuses it (the failure names the entry).
+    (RecordVerificationFailed, 409),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -365,3 +366,22 @@ def test_the_agents_resource_combines_the_identities_linked_to_one_person(
         "/agents", params={"agent": '{"mbox": "mailto:ann@example.org"}'}
     )
     assert "account" not in mine.json()
+
+
+def test_a_record_that_no_longer_verifies_is_a_409_naming_the_entry(app: Flask, owner: Api) -> None:
+    """Someone with the database changed a signed entry: verification says where, and the
+    answer is the record's state, not a server error."""
+    person_id = owner.get("/me").json()["id"]
+    database = app.config["CPDFOLIO"].database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as con:
+        (canonical,) = con.execute(
+            "SELECT canonical FROM record_entries WHERE person_id = ? AND seq = 2", (person_id,)
+        ).fetchone()
+        con.execute(
+            "UPDATE record_entries SET canonical = ? WHERE person_id = ? AND seq = 2",
+            (bytes(canonical).replace(b"ann@example.org", b"eve@example.org"), person_id),
+        )
+    response = owner.get("/me/record/verification")
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "verification failed"
+    assert "entry 2" in response.json()["message"]
