@@ -9,10 +9,11 @@ under bursts of small writes without running ahead of the wall clock.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def now_us() -> int:
@@ -21,9 +22,14 @@ def now_us() -> int:
 
 
 def format_us(us: int) -> str:
-    """The stored-format string of a microsecond timestamp."""
-    seconds, micros = divmod(us, 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+    """The stored-format string of a microsecond timestamp (years 0001-9999).
+
+    isoformat, not strftime("%Y"): glibc writes years before 1000 without zero padding
+    ("999-12-31"), which is not ISO 8601 and sorts after "2026-..." as a string, so a
+    `since` of year 999 would find nothing. Raises OverflowError outside those years.
+    """
+    moment = _NAIVE_EPOCH + timedelta(microseconds=us)
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_stored(value: str) -> int:

@@ -61,6 +61,9 @@ def _comparable(statement: Mapping[str, Any], *, top: bool) -> dict[str, Any]:
 
 def _agent(agent: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(agent)
+    # Data 2.4.2.1: an Agent's objectType is optional (a Group's is required), so a
+    # missing one means Agent, as a missing Activity objectType means Activity.
+    out.setdefault("objectType", "Agent")
     if "mbox" in out:
         out["mbox"] = normalise_mbox(str(out["mbox"]))
     if "mbox_sha1sum" in out:

@@ -17,6 +17,7 @@ from portfolio.lrs.params import (
     parse_iri,
     parse_timestamp,
     parse_uuid,
+    single_values,
     unknown_parameter,
 )
 from portfolio.storage.base import DocumentKey, DocumentKind, DocumentScope
@@ -112,14 +113,10 @@ def parse_request(
     400). The id is required except on GET (a list) and on State's DELETE (delete all).
     """
     allowed = resource.params(method)
-    for name, given in params.items():
+    for name in params:
         if name not in allowed:
             raise unknown_parameter(name, allowed, f"{method} {resource.path}")
-        if len(given) != 1:
-            raise InvalidInput(
-                f"{name} was given {len(given)} times", path=name, rule="must be given once"
-            )
-    values = {name: given[0] for name, given in params.items()}
+    values = single_values(params)
 
     document_id = values.get(resource.id_param)
     id_optional = method in READ_METHODS or (method == "DELETE" and resource.delete_all)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -221,29 +222,59 @@ def merge_json(current: Document, upload: Upload) -> bytes:
     return _dumps({**stored, **posted})
 
 
+class _NotJsonNumber(ValueError):
+    """NaN, Infinity or -Infinity, or a number too large for a float (1e400): Python's
+    parser takes them, but RFC 8259 JSON has no such values."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NotJsonNumber(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJsonNumber(text)
+    return value
+
+
 def _json_object(content: bytes, what: str) -> dict[str, Any]:
-    # The stdlib parser, not orjson: a document may hold integers beyond 64 bits.
+    # The stdlib parser, not orjson: a document may hold integers beyond 64 bits. It
+    # accepts NaN and Infinity, and reads 1e400 as infinity; those are refused, or the
+    # merged document would not be JSON.
     try:
-        value = json.loads(content.decode("utf-8"))
+        value = json.loads(
+            content.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
+        )
+    except _NotJsonNumber as exc:
+        value = None
+        problem = f"holds {exc}, which is not a JSON number (RFC 8259)"
+        rule = f"{what} must hold only JSON numbers (no NaN or Infinity) to merge"
     except (UnicodeDecodeError, ValueError, RecursionError):
         value = None
         problem = "is not UTF-8 JSON"
+        rule = f"{what} must be a JSON object to merge"
     else:
         problem = "is not a JSON object"
+        rule = f"{what} must be a JSON object to merge"
     if not isinstance(value, dict):
         raise InvalidInput(
             f"{what} {problem}, so the two cannot be merged (Communication 2.2.s8)",
             path="" if what == "the posted document" else None,
-            rule=f"{what} must be a JSON object to merge",
+            rule=rule,
         )
     return value
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
+    # allow_nan=False: never write NaN or Infinity, which are not JSON (_json_object
+    # refuses them already; this keeps it so whatever changes there).
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
     except UnicodeEncodeError:  # a lone surrogate escaped in the input: keep it escaped
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 # ---------------------------------------------------------------------------- service

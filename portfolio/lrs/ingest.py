@@ -448,7 +448,10 @@ class StatementIngest:
         """Data 2.3.2: a voiding statement cannot be voided, and voiding needs authority.
 
         A voiding statement may target a statement the LRS does not hold (yet): it is
-        stored, and voids its target if that arrives later (Data 2.3.2.s2.b5).
+        stored, and voids its target if that arrives later (Data 2.3.2.s2.b5) and this
+        sender may void it: the same client sends the target, or this one may void others.
+        Otherwise the target is stored unvoided (the store applies the rule, as it learns
+        who sends the target only when it arrives).
         """
         targets = {s.index.voids: s for s in statements if s.index.voids}
         if not targets:
@@ -559,14 +562,18 @@ def _prepare(
                 for key, value in context["contextActivities"].items()
             },
         }
+    index = extract_index(statement)
     new = NewStatement(
         id=statement["id"],
         body=orjson.dumps(statement),
-        index=extract_index(statement),
+        index=index,
         authority_client=submitter.client_key,
         timestamp_from_stored="timestamp" not in statement,
         signature=signature,
         definitions=tuple(defined_activities(statement)) if submitter.may_define else (),
+        # Kept with a voiding statement: whether it voids a target that arrives later
+        # depends on who sent it (Data 2.3.2.s2.b4; StatementStore.insert).
+        may_void_others=submitter.may_void_others and index.voids is not None,
     )
     return _Prepared(statement=statement, new=new)
 

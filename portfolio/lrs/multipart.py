@@ -5,9 +5,10 @@ the LRS receives and for responses from other LRSs (lrs_adapters).
 Parsing uses requests-toolbelt's MultipartDecoder, which splits on the boundary with byte
 operations and parses only the part headers: the standard library's MIME parser took
 57 ms per MB, which capped attachment ingest near 18 MB/s (docs/benchmarks.md). The
-decoder does not notice a missing closing delimiter, so that is checked here. Parts are
-taken as binary whatever they declare (Communication 1.5.2.s3.b6: the LRS SHOULD assume
-a Content-Transfer-Encoding of binary).
+decoder does not notice a missing closing delimiter, so that is checked here, and it
+would take a preamble for a part, so the preamble and the epilogue are dropped first
+(RFC 2046 5.1.1). Parts are taken as binary whatever they declare (Communication
+1.5.2.s3.b6: the LRS SHOULD assume a Content-Transfer-Encoding of binary).
 """
 
 from __future__ import annotations
@@ -34,8 +35,7 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[bytes, list[Attachm
     boundary = header.get_param("boundary")
     if not isinstance(boundary, str) or not boundary:
         raise _malformed("the Content-Type has no boundary parameter")
-    if b"--" + boundary.encode("latin-1") + b"--" not in body:
-        raise _malformed("the multipart body has no closing boundary")
+    body = _between_delimiters(body, b"--" + boundary.encode("latin-1"))
     try:
         parts = MultipartDecoder(body, content_type).parts
     except (ImproperBodyPartContentException, NonMultipartContentTypeException, ValueError) as exc:
@@ -58,6 +58,29 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[bytes, list[Attachm
         )
         for number, part in enumerate(parts[1:], start=1)
     ]
+
+
+def _between_delimiters(body: bytes, dash_boundary: bytes) -> bytes:
+    """The body from its first delimiter to its close delimiter.
+
+    RFC 2046 5.1.1: a preamble before the first delimiter and an epilogue after the close
+    delimiter carry no part and are to be ignored; the decoder would take a preamble for
+    a part. A delimiter starts a line, so after the start of the body it follows a CRLF.
+    """
+    if body.startswith(dash_boundary):
+        start = 0
+    else:
+        first = body.find(b"\r\n" + dash_boundary)
+        if first < 0:
+            raise _malformed("the multipart body has no boundary delimiter")
+        start = first + 2
+    close = body.find(b"\r\n" + dash_boundary + b"--", start)
+    if close < 0:
+        if dash_boundary + b"--" in body[start:]:
+            raise _malformed("the close delimiter must start a line (after a CRLF)")
+        raise _malformed("the multipart body has no closing boundary")
+    end = close + 2 + len(dash_boundary) + 2
+    return body if (start, end) == (0, len(body)) else body[start:end]
 
 
 def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:

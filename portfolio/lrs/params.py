@@ -7,7 +7,7 @@ Each parser raises InvalidInput whose `path` is the parameter's name.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -50,10 +50,26 @@ def parse_timestamp(value: str, name: str) -> str:
         ) from None
 
 
-def parse_agent(value: str, *, version: str, name: str = "agent") -> tuple[dict[str, Any], str]:
+def single_values(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Each parameter's one value, from every value given for it (Werkzeug's
+    `to_dict(flat=False)`). A parameter given more than once is a 400 naming it, on every
+    resource alike: taking one of the values and ignoring the others would answer a
+    question the client did not ask."""
+    for name, given in params.items():
+        if len(given) != 1:
+            raise InvalidInput(
+                f"{name} was given {len(given)} times", path=name, rule="must be given once"
+            )
+    return {name: given[0] for name, given in params.items()}
+
+
+def parse_agent(
+    value: str, *, version: str, name: str = "agent", groups: bool = True
+) -> tuple[dict[str, Any], str]:
     """An Agent or Identified Group given as JSON: the object and its IFI key.
 
-    An anonymous Group has no IFI to find anything by and is refused.
+    An anonymous Group has no IFI to find anything by and is refused; with `groups`
+    false, so is any Group (a parameter the specification types as an Agent).
     """
     try:
         agent = orjson.loads(value)
@@ -66,6 +82,12 @@ def parse_agent(value: str, *, version: str, name: str = "agent") -> tuple[dict[
     except SchemaViolation as exc:
         path = f"{name}.{exc.path}" if exc.path else name
         raise InvalidInput(f"{path} {exc.rule}", path=path, rule=exc.rule) from exc
+    if not groups and agent.get("objectType") == "Group":
+        raise InvalidInput(
+            f"{name} must be an Agent, not a Group",
+            path=f"{name}.objectType",
+            rule="must be Agent (this parameter takes an Agent, not a Group)",
+        )
     key = ifi_key(agent)
     if key is None:
         raise InvalidInput(

@@ -9,7 +9,7 @@ carried over as text, never through a float. A timestamp without an offset is re
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 # Extended (2026-03-01T12:00:00.5+01:00) or basic (20260301T120000,5+0100) ISO 8601, as the
 # schemas accept them; the fraction may use a comma.
@@ -21,20 +21,29 @@ _TIMESTAMP = re.compile(
 
 
 def to_utc(value: str) -> str:
-    """The same instant in UTC, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`; raises ValueError."""
+    """The same instant in UTC, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`.
+
+    Raises ValueError when `value` is not a timestamp, or the instant is outside the years
+    0001-9999 in UTC (the schemas refuse both first, naming the property).
+    """
     match = _TIMESTAMP.match(value)
     if match is None:
         raise ValueError(f"not an ISO 8601 timestamp: {value!r}")
     date = match["date"].replace("-", "")
-    time = match["time"].replace(":", "")
-    if len(time) == 4:
-        time += "00"
-    moment = datetime.strptime(date + time, "%Y%m%d%H%M%S")
-    offset = match["offset"]
-    if offset and offset not in ("Z", "z"):
-        sign = 1 if offset[0] == "+" else -1
-        digits = offset[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-        moment -= sign * timedelta(hours=hours, minutes=minutes)
+    time = match["time"].replace(":", "") + "00"
+    try:
+        year, month, day = int(date[:4]), int(date[4:6]), int(date[6:8])
+        hour, minute, second = int(time[:2]), int(time[2:4]), int(time[4:6])
+        moment = datetime(year, month, day, hour, minute, second)
+        offset = match["offset"]
+        if offset and offset not in ("Z", "z"):
+            sign = 1 if offset[0] == "+" else -1
+            digits = offset[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+            moment -= sign * timedelta(hours=hours, minutes=minutes)
+    except (ValueError, OverflowError) as exc:  # year 0000, or an offset past 0001/9999
+        raise ValueError(f"not a timestamp in the years 0001-9999 (UTC): {value!r}") from exc
     fraction = f".{match['fraction']}" if match["fraction"] else ""
-    return moment.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    # isoformat, not strftime("%Y"): glibc writes years before 1000 without zero padding
+    # ("999-05-01"), which is not ISO 8601 and breaks string order.
+    return moment.isoformat(timespec="seconds") + fraction + "Z"

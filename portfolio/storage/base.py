@@ -73,6 +73,11 @@ class NewStatement:
     # The destinations to forward it to (portfolio.storage.exchange): the insert queues
     # it in their outboxes in the same transaction.
     forward_to: tuple[str, ...] = ()
+    # For a voiding statement: whether its sender may void statements other clients sent
+    # (Data 2.3.2.s2.b4). The store keeps it, because a target that arrives after its
+    # voiding statement is voided only if that sender could have voided it: otherwise
+    # any client could void another's statement by sending the voiding statement first.
+    may_void_others: bool = False
 
     def final_body(self, stored: str) -> bytes:
         """The body to keep, once the store has chosen `stored`."""
@@ -177,7 +182,10 @@ class StatementStore(Protocol):
         those Activities, in statement order.
 
         Applies voiding: a statement whose index names `voids` marks that target voided
-        (now, or when the target arrives later). Queues each statement in the outbox of
+        (now, or when the target arrives later) when it may void it: the target was sent
+        by the same client (`authority_client`), or the voiding statement's sender may
+        void others (`may_void_others`); otherwise both are kept and the target stays
+        unvoided (Data 2.3.2.s2.b4). Queues each statement in the outbox of
         every destination in its `forward_to`. Raises DuplicateStatementIds, writing
         nothing, when any id is already stored.
         """

@@ -226,6 +226,20 @@ def _v6_exchange(db: Database[dict[str, Any]]) -> None:
         db.create_collection(DESTINATIONS)
 
 
+def _v7_voiding_rights(db: Database[dict[str, Any]]) -> None:
+    # A voiding statement now keeps `voids_others: true` when its sender could void
+    # statements other clients sent (Data 2.3.2.s2.b4); a target arriving later is voided
+    # by it only then, or when the same client sent both (mongo_statements). For those
+    # stored before, the right is not on record: it is taken from the client's scopes now
+    # (`all` may void others, portfolio.clients). Setting true twice is harmless.
+    allowed = [str(doc["_id"]) for doc in db[CLIENTS].find({"scopes": "all"}, {"_id": True})]
+    if allowed:
+        db[STATEMENTS].update_many(
+            {"voids": _PRESENT, "authority_client": {"$in": allowed}},
+            {"$set": {"voids_others": True}},
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "statements and clients", _v1_statements_and_clients),
     Migration(2, "documents", _v2_documents),
@@ -235,4 +249,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "frameworks", _v4_frameworks),
     Migration(5, "people, identities and signed records", _v5_people_and_records),
     Migration(6, "sources, provenance and the forwarding outbox", _v6_exchange),
+    Migration(
+        7, "who may void a statement that arrives after its voiding statement", _v7_voiding_rights
+    ),
 )

@@ -85,6 +85,9 @@ def statement_document(statement: NewStatement, *, stored: str, voided: bool) ->
         doc["registration"] = index.registration
     if index.voids is not None:
         doc["voids"] = index.voids
+        if statement.may_void_others:
+            # Left out when false, like the other optional fields (see _voided_on_arrival).
+            doc["voids_others"] = True
     if index.ref_target is not None:
         doc["ref_target"] = index.ref_target
     return doc
@@ -156,35 +159,71 @@ class MongoStatementStore:
         existing = self._existing(ids, session)
         if existing:
             raise DuplicateStatementIds(existing)
-        # Statements voided before they arrived (the voiding statement came first).
-        already_voided = {
-            str(doc["voids"])
-            for chunk in chunks(ids)
-            for doc in coll.find({"voids": {"$in": chunk}}, {"voids": True}, session=session)
-        }
-        already_voided.update(s.index.voids for s in statements if s.index.voids)
+        already_voided = self._voided_on_arrival(statements, session)
         coll.insert_many(
             [
-                statement_document(
-                    s, stored=stored, voided=s.id in already_voided and s.index.voids is None
-                )
+                statement_document(s, stored=stored, voided=s.id in already_voided)
                 for s, stored in zip(statements, stored_times, strict=True)
             ],
             ordered=True,
             session=session,
         )
-        # Data 2.3.2: a voiding statement voids its target; a voiding statement itself is
-        # never voided (the domain refuses such a request before it gets here).
-        targets = list(dict.fromkeys(s.index.voids for s in statements if s.index.voids))
-        for chunk in chunks(targets):
-            coll.update_many(
-                {"_id": {"$in": chunk}, "voids": {"$exists": False}, "voided": False},
-                {"$set": {"voided": True}},
-                session=session,
-            )
+        self._void_stored_targets(statements, session)
         self._merge_definitions(statements, stored_times[-1], session)
         queue_forwarding(self._store, statements, stored_times[-1], session)
         return stored_times[-1]
+
+    def _voided_on_arrival(
+        self, statements: Sequence[NewStatement], session: ClientSession | None
+    ) -> set[str]:
+        """The ids among these statements that are voided as they are stored: a voiding
+        statement stored earlier, or sent in the same batch, names them and may void them
+        (Data 2.3.2: the same client sent both, or its sender may void others). A voiding
+        statement from anyone else leaves its target unvoided, so a client cannot void
+        another's statement by sending the voiding statement before it."""
+        # A voiding statement itself is never voided (the domain refuses such a request).
+        sender = {s.id: s.authority_client for s in statements if s.index.voids is None}
+        voided: set[str] = set()
+        for s in statements:
+            target = s.index.voids
+            if target in sender and (s.may_void_others or s.authority_client == sender[target]):
+                voided.add(target)
+        coll = self._store.collection(STATEMENTS)
+        for chunk in chunks(list(sender)):
+            for doc in coll.find(
+                {"voids": {"$in": chunk}},
+                {"voids": True, "authority_client": True, "voids_others": True},
+                session=session,
+            ):
+                target = str(doc["voids"])
+                if doc.get("voids_others") or doc.get("authority_client") == sender[target]:
+                    voided.add(target)
+        return voided
+
+    def _void_stored_targets(
+        self, statements: Sequence[NewStatement], session: ClientSession | None
+    ) -> None:
+        """Data 2.3.2: a voiding statement voids its stored target, if it may: when its
+        sender may void others, or sent the target too. The domain refuses any other
+        voiding of a stored target (403) before it gets here; the condition keeps a target
+        stored by a concurrent writer in between from being voided by a client that may
+        not. A voiding statement itself is never voided."""
+        coll = self._store.collection(STATEMENTS)
+        by_sender: dict[str | None, list[str]] = {}  # None: any sender's statement
+        for s in statements:
+            if s.index.voids:
+                sender = None if s.may_void_others else s.authority_client
+                by_sender.setdefault(sender, []).append(s.index.voids)
+        for sender, targets in by_sender.items():
+            for chunk in chunks(list(dict.fromkeys(targets))):
+                flt: Document = {
+                    "_id": {"$in": chunk},
+                    "voids": {"$exists": False},
+                    "voided": False,
+                }
+                if sender is not None:
+                    flt["authority_client"] = sender
+                coll.update_many(flt, {"$set": {"voided": True}}, session=session)
 
     def _merge_definitions(
         self, statements: Sequence[NewStatement], updated: str, session: ClientSession | None

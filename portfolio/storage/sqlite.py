@@ -349,19 +349,11 @@ class SqliteStatementStore:
                 con.execute("SELECT coalesce(max(seq), 0) FROM statements").fetchone()[0]
             )
             seq_of = {s.id: last_seq + 1 + i for i, s in enumerate(statements)}
-            # Statements voided before they arrived (the voiding statement came first).
-            already_voided = {
-                str(row[0])
-                for chunk in _chunks(ids)
-                for row in con.execute(
-                    f"SELECT voids FROM statements WHERE voids IN ({_marks(len(chunk))})", chunk
-                )
-            }
-            already_voided.update(s.index.voids for s in statements if s.index.voids)
+            already_voided = _voided_on_arrival(con, statements)
             con.executemany(
                 "INSERT INTO statements (seq, id, stored, body, verb, registration,"
-                " authority_client, voids, ref_target, voided, signature)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " authority_client, voids, ref_target, voided, signature, voids_others)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         seq_of[s.id],
@@ -373,8 +365,9 @@ class SqliteStatementStore:
                         s.authority_client,
                         s.index.voids,
                         s.index.ref_target,
-                        int(s.id in already_voided and s.index.voids is None),
+                        int(s.id in already_voided),
                         None if s.signature is None else orjson.dumps(s.signature).decode(),
+                        int(s.index.voids is not None and s.may_void_others),
                     )
                     for s, stored in zip(statements, stored_times, strict=True)
                 ],
@@ -395,15 +388,7 @@ class SqliteStatementStore:
                     for activity in s.index.activities_direct | s.index.activities_related
                 ],
             )
-            # Data 2.3.2: a voiding statement voids its target; a voiding statement itself
-            # is never voided (the domain refuses such a request before it gets here).
-            targets = [s.index.voids for s in statements if s.index.voids]
-            for chunk in _chunks(targets):
-                con.execute(
-                    f"UPDATE statements SET voided = 1 WHERE voids IS NULL"
-                    f" AND id IN ({_marks(len(chunk))})",
-                    chunk,
-                )
+            _void_stored_targets(con, statements)
             con.executemany(
                 "INSERT OR IGNORE INTO attachments (sha2, content_type, length, content)"
                 " VALUES (?,?,?,?)",
@@ -525,6 +510,53 @@ class SqliteStatementStore:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _voided_on_arrival(con: sqlite3.Connection, statements: Sequence[NewStatement]) -> set[str]:
+    """The ids among these statements that are voided as they are stored: a voiding
+    statement stored earlier, or sent in the same batch, names them and may void them
+    (Data 2.3.2: the same client sent both, or its sender may void others). A voiding
+    statement from anyone else leaves its target unvoided, so a client cannot void
+    another's statement by sending the voiding statement before it."""
+    # A voiding statement itself is never voided (the domain refuses such a request).
+    sender = {s.id: s.authority_client for s in statements if s.index.voids is None}
+    voided: set[str] = set()
+    for s in statements:
+        target = s.index.voids
+        if target in sender and (s.may_void_others or s.authority_client == sender[target]):
+            voided.add(target)
+    for chunk in _chunks(list(sender)):
+        for target, client, voids_others in con.execute(
+            "SELECT voids, authority_client, voids_others FROM statements"
+            f" WHERE voids IN ({_marks(len(chunk))})",
+            chunk,
+        ):
+            if voids_others or client == sender[str(target)]:
+                voided.add(str(target))
+    return voided
+
+
+def _void_stored_targets(con: sqlite3.Connection, statements: Sequence[NewStatement]) -> None:
+    """Data 2.3.2: a voiding statement voids its stored target, if it may: when its sender
+    may void others, or sent the target too. The domain refuses any other voiding of a
+    stored target (403) before it gets here; the condition keeps a target stored by a
+    concurrent writer in between from being voided by a client that may not."""
+    any_client = [s.index.voids for s in statements if s.index.voids and s.may_void_others]
+    own = [
+        (s.index.voids, s.authority_client)
+        for s in statements
+        if s.index.voids and not s.may_void_others
+    ]
+    for chunk in _chunks(any_client):
+        con.execute(
+            f"UPDATE statements SET voided = 1 WHERE voids IS NULL"
+            f" AND id IN ({_marks(len(chunk))})",
+            chunk,
+        )
+    con.executemany(
+        "UPDATE statements SET voided = 1 WHERE voids IS NULL AND id = ? AND authority_client = ?",
+        own,
+    )
 
 
 class SqliteClientStore:

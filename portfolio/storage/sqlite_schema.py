@@ -305,4 +305,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX outbox_due ON outbox (destination, state, next_attempt, position);
         """,
     ),
+    Migration(
+        7,
+        "who may void a statement that arrives after its voiding statement",
+        """
+        -- For a voiding statement: 1 when its sender could void statements other clients
+        -- sent (Data 2.3.2.s2.b4). A target arriving later is voided by it only then, or
+        -- when the same client sent both (sqlite.py, insert).
+        ALTER TABLE statements ADD COLUMN voids_others INTEGER NOT NULL DEFAULT 0;
+
+        -- Voiding statements stored before this: the right is not on record, so it is
+        -- taken from the client's scopes now (`all` may void others, portfolio.clients).
+        UPDATE statements SET voids_others = 1
+            WHERE voids IS NOT NULL
+            AND authority_client IN (
+                SELECT key FROM clients WHERE (' ' || scopes || ' ') LIKE '% all %'
+            );
+        """,
+    ),
 )

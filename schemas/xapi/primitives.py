@@ -31,10 +31,12 @@ unless it would reject the specification's own examples):
   upper-case ``T`` and ``Z``, ``.`` or ``,`` before the fraction. The date must exist, hours
   run 00-23 (no ``24:00``), seconds 00-59 (no leap second: the LRS could not store it as a
   point in time). The "negative zero" offsets ``-00``, ``-0000`` and ``-00:00`` are rejected
-  (ISO 8601 forbids them; ADL conformance suite, XAPI-00123).
+  (ISO 8601 forbids them; ADL conformance suite, XAPI-00123). The instant must fall in the
+  years 0001-9999 once converted to UTC, as the LRS keeps it (Data 4.5.s1.b6): year 0000
+  is refused, and so is an offset carrying 0001-01-01 or 9999-12-31 past that range.
 * Timestamps, 2.0.0 grammar: RFC 3339 ``date-time`` (section 5.6): seconds and an offset are
   required, upper-case ``T`` and ``Z``; any offset but ``-00:00`` ("unknown local offset",
-  RFC 3339 4.3), which is rejected as in 1.0.3.
+  RFC 3339 4.3), which is rejected as in 1.0.3; years as in 1.0.3.
 * Durations (Data 4.6): ISO 8601:2004 4.4.3.2, ``PnYnMnDTnHnMnS`` or ``PnW``, at least one
   component, a ``T`` only before at least one time component, a decimal fraction only on
   the last component present. The alternative format is rejected (4.6.s1.b1). The table in
@@ -61,6 +63,7 @@ __all__ = [
     "IRL_RULE",
     "LANGUAGE_TAG_RULE",
     "UUID_RULE",
+    "YEAR_RANGE_RULE",
     "check_duration",
     "check_iri",
     "check_irl",
@@ -93,6 +96,7 @@ ISO8601_RULE: Final = "must be an ISO 8601 timestamp"
 RFC3339_RULE: Final = "must be an RFC 3339 timestamp"
 REAL_DATE_RULE: Final = "must be a real date and time"
 NEGATIVE_ZERO_RULE: Final = "must not use the -00:00 offset"
+YEAR_RANGE_RULE: Final = "must fall in the years 0001-9999 once converted to UTC"
 VERSION_1_RULE: Final = "must be 1.0 or start with 1.0."
 VERSION_2_RULE: Final = "must be 1.0, or start with 1.0. or 2.0."
 
@@ -280,13 +284,25 @@ def _check_date_time(parts: Sequence[Any]) -> str | None:
         return REAL_DATE_RULE
     if second is not None and int(second) > 59:
         return REAL_DATE_RULE
+    if year == 0:
+        # ISO 8601 year 0000 (1 BC) cannot be kept as a point in time (see YEAR_RANGE_RULE).
+        return YEAR_RANGE_RULE
     offset = parts[6]
     if offset is not None and offset != "Z":
         if offset in _NEGATIVE_ZERO:
             return NEGATIVE_ZERO_RULE
         digits = offset.replace(":", "")
-        if int(digits[1:3]) > 23 or (len(digits) == 5 and int(digits[3:5]) > 59):
+        offset_hours, offset_minutes = int(digits[1:3]), int(digits[3:5] or 0)
+        if offset_hours > 23 or offset_minutes > 59:
             return REAL_DATE_RULE
+        # The LRS keeps and compares timestamps in UTC (Data 4.5.s1.b6): the instant must
+        # stay within 0001-9999 there too, which only the first and last day can leave.
+        shift = (offset_hours * 60 + offset_minutes) * (1 if offset[0] == "+" else -1)
+        utc_minute_of_day = hour * 60 + minute - shift
+        if (year, month, day) == (1, 1, 1) and utc_minute_of_day < 0:
+            return YEAR_RANGE_RULE
+        if (year, month, day) == (9999, 12, 31) and utc_minute_of_day >= 24 * 60:
+            return YEAR_RANGE_RULE
     return None
 
 

@@ -6,7 +6,7 @@ from flask import Response, g, request
 
 from portfolio.clients import statement_read_scope
 from portfolio.lrs.activities import activity_object
-from portfolio.lrs.params import parse_agent, parse_iri, require_only, required
+from portfolio.lrs.params import parse_agent, parse_iri, require_only, required, single_values
 from portfolio.lrs.persons import person_for
 from service.auth import current_client
 from service.json import json_response
@@ -19,7 +19,7 @@ def activities() -> Response:
     """The canonical Activity object; an Activity with just its id when nothing more is
     known (Communication 2.5.s2.b1). Definitions are not personal data: any client may ask."""
     current_client()
-    params = request.args.to_dict()
+    params = single_values(request.args.to_dict(flat=False))
     require_only(params, ("activityId",), "GET /activities")
     activity_id = parse_iri(required(params, "activityId", "GET /activities"), "activityId")
     definitions = get_store().statements.get_definitions([activity_id])
@@ -32,9 +32,12 @@ def agents() -> Response:
     and a client limited to statements/read/mine learns only what its own statements say."""
     client = current_client()
     mine_only = statement_read_scope(client)
-    params = request.args.to_dict()
+    params = single_values(request.args.to_dict(flat=False))
     require_only(params, ("agent",), "GET /agents")
-    agent, key = parse_agent(required(params, "agent", "GET /agents"), version=g.xapi_version)
+    # Communication 2.4: the parameter is an Agent; a Person object describes no Group.
+    agent, key = parse_agent(
+        required(params, "agent", "GET /agents"), version=g.xapi_version, groups=False
+    )
     store = get_store()
     linked: list[str] = []
     if not mine_only:

@@ -21,7 +21,7 @@ from portfolio.errors import InvalidInput, InvalidStatement
 from portfolio.lrs.attachments import AttachmentPart, attachment_objects
 from portfolio.lrs.ingest import IngestLimits, StatementIngest, Submitter
 from portfolio.lrs.limits import JsonLimits
-from portfolio.lrs.params import parse_uuid
+from portfolio.lrs.params import parse_uuid, single_values
 from portfolio.lrs.query import SingleRequest
 from portfolio.lrs.retrieve import StatementReader, render_result, render_statement
 from portfolio.lrs.routing import ForwardRouter
@@ -116,21 +116,27 @@ def _parse_json(body: bytes) -> object:
         ) from None
 
 
-def _only_params(*allowed: str) -> None:
-    for name in request.args:
+def _params() -> dict[str, str]:
+    """The query parameters, each given once (a repeated one is a 400 naming it)."""
+    return single_values(request.args.to_dict(flat=False))
+
+
+def _only_params(*allowed: str) -> dict[str, str]:
+    params = _params()
+    for name in params:
         if name not in allowed:
             raise InvalidInput(
                 f"unknown parameter {name!r} for {request.method} /statements",
                 path=name,
                 rule="is not a parameter of this request",
             )
+    return params
 
 
 @bp.put("/statements")
 def put_statement() -> Response:
     submitter = _submitter()
-    _only_params("statementId")
-    statement_id = request.args.get("statementId")
+    statement_id = _only_params("statementId").get("statementId")
     if statement_id is None:
         raise InvalidInput(
             "PUT /statements needs the statementId parameter",
@@ -164,7 +170,7 @@ def get_statements() -> Response:
     reader = _reader()
     languages = [(value, quality) for value, quality in request.accept_languages]
     parsed = reader.parse(
-        request.args.to_dict(), client_key=client.key, mine_only=mine_only, version=g.xapi_version
+        _params(), client_key=client.key, mine_only=mine_only, version=g.xapi_version
     )
     # Taken before reading, so no statement in the answer is newer than the header says.
     consistent_through = reader.consistent_through()
@@ -184,7 +190,13 @@ def get_statements() -> Response:
         more_url = (
             url_for("xapi.get_statements", more=result.more) if result.more is not None else None
         )
-        body = render_result(result, more_url=more_url, languages=languages, version=g.xapi_version)
+        body = render_result(
+            result,
+            more_url=more_url,
+            languages=languages,
+            version=g.xapi_version,
+            definitions=reader.canonical_definitions(result.page.statements, result.output),
+        )
         response = _statement_response(
             body, list(result.page.statements) if result.output.attachments else None
         )

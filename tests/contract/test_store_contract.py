@@ -6,6 +6,7 @@ transactions); without one those cases are skipped and say so.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import uuid
@@ -78,9 +79,14 @@ def statement(
     )
 
 
-def voiding(target: str, *, client: str = "client-a") -> NewStatement:
-    return statement(
-        verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target}, client=client
+def voiding(
+    target: str, *, client: str = "client-a", may_void_others: bool = False
+) -> NewStatement:
+    return dataclasses.replace(
+        statement(
+            verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target}, client=client
+        ),
+        may_void_others=may_void_others,
     )
 
 
@@ -209,6 +215,49 @@ def test_target_arriving_after_its_voiding_statement_is_voided(store: Store) -> 
     store.statements.insert([target])
     record = store.statements.get(target.id)
     assert record is not None and record.voided
+
+
+def test_target_arriving_after_another_clients_voiding_statement_stays_unvoided(
+    store: Store,
+) -> None:
+    """Data 2.3.2.s2.b4: a client that may not void others' statements cannot do it by
+    sending the voiding statement first; both statements are kept."""
+    target = statement(client="client-a")
+    v = voiding(target.id, client="client-b")
+    store.statements.insert([v])
+    store.statements.insert([target])
+    record, voider = store.statements.get(target.id), store.statements.get(v.id)
+    assert record is not None and not record.voided
+    assert voider is not None and voider.voids == target.id
+    assert set(ids(store)) == {target.id, v.id}
+
+
+def test_target_arriving_after_a_voiding_statement_that_may_void_others_is_voided(
+    store: Store,
+) -> None:
+    target = statement(client="client-a")
+    store.statements.insert([voiding(target.id, client="admin", may_void_others=True)])
+    store.statements.insert([target])
+    record = store.statements.get(target.id)
+    assert record is not None and record.voided
+
+
+def test_a_stored_target_is_voided_only_by_a_voiding_statement_that_may_void_it(
+    store: Store,
+) -> None:
+    """The domain answers 403 first; the store keeps the rule too, for a target stored
+    by a concurrent writer between that check and the insert."""
+    kept, voided = statement(client="client-a"), statement(client="client-a")
+    store.statements.insert([kept, voided])
+    store.statements.insert(
+        [
+            voiding(kept.id, client="client-b"),
+            voiding(voided.id, client="admin", may_void_others=True),
+        ]
+    )
+    kept_record, voided_record = store.statements.get(kept.id), store.statements.get(voided.id)
+    assert kept_record is not None and not kept_record.voided
+    assert voided_record is not None and voided_record.voided
 
 
 def test_voided_statements_drop_out_of_queries(store: Store) -> None:

@@ -329,7 +329,21 @@ MERGE_REFUSALS = {
     "posted-bad-json": ((b'{"a":1}', "application/json"), (b"{nope", "application/json")),
     "posted-not-utf8": ((b'{"a":1}', "application/json"), (b'{"b":"\xff"}', "application/json")),
     "posted-null": ((b'{"a":1}', "application/json"), (b"null", "application/json")),
+    # RFC 8259 has no NaN or Infinity; Python's parser takes them, and reads 1e400 as inf.
+    "posted-nan": ((b'{"a":1}', "application/json"), (b'{"b":NaN}', "application/json")),
+    "posted-infinity": ((b'{"a":1}', "application/json"), (b'{"b":-Infinity}', "application/json")),
+    "posted-overflow": ((b'{"a":1}', "application/json"), (b'{"b":1e400}', "application/json")),
+    "stored-nan": ((b'{"a":NaN}', "application/json"), (b'{"b":2}', "application/json")),
 }
+
+
+def test_a_merge_with_nan_names_the_rule(xapi: Xapi) -> None:
+    put_json(xapi, STATE, {"a": 1})
+    response = xapi.post(STATE, params=params(STATE), data=b'{"b":NaN}', headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["path"] == ""
+    assert "no NaN or Infinity" in response.json()["rule"]
+    assert stored(xapi, STATE).json() == {"a": 1}
 
 
 @pytest.mark.parametrize("resource", RESOURCES)

@@ -140,6 +140,36 @@ def test_voiding_another_clients_statement_needs_the_all_scope(xapi: Xapi, xapi_
     assert xapi.get("/statements", params={"statementId": statement["id"]}).status_code == 200
 
 
+def test_voiding_first_does_not_void_another_clients_statement_sent_later(
+    xapi: Xapi,
+    xapi_as,  # type: ignore[no-untyped-def]
+) -> None:
+    """Data 2.3.2.s2.b4: a client that may not void another's statement cannot do it by
+    sending the voiding statement before the target. Both are stored; the target is not
+    voided."""
+    target = make_statement()
+    platform = xapi_as("statements/write", "statements/read")
+    void = voiding(target["id"])
+    assert platform.post("/statements", json=void).status_code == 200
+    post(xapi, target)
+    assert xapi.get("/statements", params={"statementId": target["id"]}).status_code == 200
+    assert xapi.get("/statements", params={"voidedStatementId": target["id"]}).status_code == 404
+    assert xapi.get("/statements", params={"statementId": void["id"]}).status_code == 200
+
+
+def test_voiding_first_voids_a_statement_the_same_client_sends_later(
+    xapi_as,  # type: ignore[no-untyped-def]
+) -> None:
+    """Data 2.3.2.s2.b5: the voiding statement waits for its target."""
+    target = make_statement()
+    platform = xapi_as("statements/write", "statements/read")
+    assert platform.post("/statements", json=voiding(target["id"])).status_code == 200
+    assert platform.post("/statements", json=target).status_code == 200
+    assert platform.get("/statements", params={"statementId": target["id"]}).status_code == 404
+    voided = platform.get("/statements", params={"voidedStatementId": target["id"]})
+    assert voided.status_code == 200
+
+
 # ---------------------------------------------------------------------- filters
 
 
@@ -190,6 +220,23 @@ def test_since_until_ascending_and_default_order(xapi: Xapi) -> None:
     assert result_ids(xapi) == ids[::-1]
     assert result_ids(xapi, ascending="true") == ids
     assert result_ids(xapi, since=stored[0], until=stored[1]) == [ids[1]]
+
+
+def test_since_and_until_before_the_year_1000_compare_as_times(xapi: Xapi) -> None:
+    """A four-digit year keeps the stored-format strings in time order."""
+    statement_id = post(xapi, make_statement())[0]
+    assert result_ids(xapi, since="0999-12-31T23:59:59Z") == [statement_id]
+    assert result_ids(xapi, until="0999-12-31T23:59:59Z") == []
+
+
+def test_repeated_query_parameters_are_400_naming_the_parameter(xapi: Xapi) -> None:
+    """A parameter given twice is refused, as on the document resources, rather than one
+    of its values silently ignored."""
+    post(xapi, make_statement())
+    for name, value in (("verb", COMPLETED), ("limit", "1"), ("statementId", str(uuid.uuid4()))):
+        response = xapi.get("/statements", params=[(name, value), (name, value)])
+        assert response.status_code == 400, response.text
+        assert (response.json()["path"], response.json()["rule"]) == (name, "must be given once")
 
 
 def test_no_match_is_200_with_an_empty_statement_result(xapi: Xapi) -> None:
@@ -287,6 +334,22 @@ def test_format_canonical_returns_one_language_per_map_by_accept_language(xapi: 
     ).json()
     assert english["object"]["definition"]["name"] == {"en-GB": "Safeguarding basics"}
     assert english["verb"]["display"] == {"en-GB": "completed"}
+
+
+def test_format_canonical_lists_use_the_canonical_definitions_on_every_page(xapi: Xapi) -> None:
+    """Communication 2.1.3: canonical is "the canonical definition of the Activity Objects
+    ... as determined by the LRS", in a list and its `more` pages as for one statement."""
+    old = make_statement()
+    old["object"]["definition"]["name"] = {"en-GB": "Old title"}
+    new = make_statement()
+    new["object"]["definition"]["name"] = {"en-GB": "New title"}
+    post(xapi, old)
+    post(xapi, new)
+    params = {"format": "canonical", "limit": "1", "ascending": "true"}
+    first = xapi.get("/statements", params=params, headers={"Accept-Language": "en-GB"}).json()
+    more = xapi.get(first["more"].removeprefix("/xapi"), headers={"Accept-Language": "en-GB"})
+    names = [page["statements"][0]["object"]["definition"]["name"] for page in (first, more.json())]
+    assert names == [{"en-GB": "New title"}, {"en-GB": "New title"}]
 
 
 def test_attachments_true_answers_multipart_with_the_statement_first(xapi: Xapi) -> None:

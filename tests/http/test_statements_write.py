@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
+from schemas.xapi.primitives import YEAR_RANGE_RULE
 from tests.conftest import Xapi
 from tests.support import agent, make_statement
 
@@ -51,6 +55,27 @@ def test_statements_put_id_differing_from_statement_id_is_400(xapi: Xapi) -> Non
     assert response.status_code == 400
     assert response.json()["path"] == "id"
     assert count(xapi) == 0
+
+
+def test_statements_put_with_statement_id_given_twice_is_400(xapi: Xapi) -> None:
+    """A repeated parameter is refused, as on the document resources, not half ignored."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    response = xapi.put(
+        "/statements",
+        params=[("statementId", first), ("statementId", second)],
+        json=make_statement(with_id=False),
+    )
+    assert response.status_code == 400
+    assert (response.json()["path"], response.json()["rule"]) == (
+        "statementId",
+        "must be given once",
+    )
+    statement = make_statement(with_id=False)
+    response = xapi.put(
+        "/statements", params=[("statementId", first), ("statementId", first)], json=statement
+    )
+    assert response.status_code == 400
+    assert xapi.get("/statements", params={"statementId": first}).status_code == 404
 
 
 def test_statements_put_of_an_array_is_400(xapi: Xapi) -> None:
@@ -173,6 +198,25 @@ def test_statement_comparison_ignores_what_the_spec_allows_to_differ(xapi: Xapi)
     assert xapi.post("/statements", json=variant).status_code == 200
 
 
+def test_an_explicit_agent_object_type_is_the_same_statement(xapi: Xapi) -> None:
+    """Data 2.4.2.1: an Agent's objectType is optional and defaults to Agent, as an
+    Activity's does; adding it on a re-send is no conflict."""
+    statement = make_statement(
+        context={"instructor": {"mbox": "mailto:tutor@example.org"}},
+        object={"mbox": "mailto:bob@example.org", "objectType": "Agent"},
+    )
+    del statement["actor"]["objectType"]
+    assert xapi.post("/statements", json=statement).status_code == 200
+    resent = copy.deepcopy(statement)
+    resent["actor"]["objectType"] = "Agent"
+    resent["context"]["instructor"]["objectType"] = "Agent"
+    assert xapi.post("/statements", json=resent).status_code == 200
+    changed = copy.deepcopy(resent)
+    changed["actor"]["objectType"] = "Group"
+    changed["actor"]["member"] = [agent("bob")]
+    assert xapi.post("/statements", json=changed).status_code == 409
+
+
 def test_statement_comparison_treats_result_duration_as_a_string(xapi: Xapi) -> None:
     """Data 2.3.1.b8: PT1H and PT60M are different statements."""
     statement = make_statement(result={"duration": "PT1H"})
@@ -212,6 +256,42 @@ def test_lrs_keeps_the_version_sent_and_returns_the_timestamp_in_utc(xapi: Xapi)
     got = get_one(xapi, statement["id"])
     assert got["timestamp"] == "2026-03-01T11:00:00.123456Z"
     assert got["version"] == "1.0.3"
+
+
+def test_years_before_1000_come_back_with_four_digits(xapi: Xapi) -> None:
+    """Data 4.5: an ISO 8601 year has four digits; what the LRS returns it must accept."""
+    statement = make_statement(timestamp="0999-05-01T10:00:00+02:00")
+    assert xapi.post("/statements", json=statement).status_code == 200
+    got = get_one(xapi, statement["id"])
+    assert got["timestamp"] == "0999-05-01T08:00:00Z"
+    again = {key: value for key, value in got.items() if key not in ("id", "stored")}
+    assert xapi.post("/statements", json=again).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["0000-01-01T00:00:00Z", "9999-12-31T23:00:00-05:00", "0001-01-01T01:00:00+05:00"],
+)
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_timestamps_outside_the_years_0001_to_9999_in_utc_are_400_not_500(
+    xapi: Xapi, timestamp: str, version: str
+) -> None:
+    """The LRS keeps timestamps in UTC (Data 4.5.s1.b6), where these have no year 0001-9999."""
+    headers = {"X-Experience-API-Version": version}
+    top = make_statement(timestamp=timestamp)
+    nested = make_statement(
+        object={
+            "objectType": "SubStatement",
+            "actor": agent("bob"),
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+            "object": {"id": "https://lms.example.org/course/1"},
+            "timestamp": timestamp,
+        }
+    )
+    for statement, path in ((top, "timestamp"), (nested, "object.timestamp")):
+        response = xapi.post("/statements", json=statement, headers=headers)
+        assert response.status_code == 400, response.text
+        assert (response.json()["path"], response.json()["rule"]) == (path, YEAR_RANGE_RULE)
 
 
 def test_single_context_activity_objects_are_returned_as_arrays(xapi: Xapi) -> None:
@@ -281,6 +361,24 @@ def test_invalid_statement_error_names_the_path_and_the_rule(xapi: Xapi) -> None
     assert body["error"] == "invalid statement"
     assert body["path"] == "result.score.scaled"
     assert "between -1 and 1" in body["rule"]
+
+
+def test_multipart_preamble_and_epilogue_are_ignored(xapi: Xapi) -> None:
+    """RFC 2046 5.1.1 (Communication 1.5.2 uses multipart/mixed): text before the first
+    delimiter and after the close delimiter is no part."""
+    statement = make_statement()
+    body = (
+        b"This is a preamble.\r\n--simpleboundary\r\nContent-Type: application/json\r\n\r\n"
+        + json.dumps(statement).encode()
+        + b"\r\n--simpleboundary--\r\nThis is an epilogue.\r\n"
+    )
+    response = xapi.post(
+        "/statements",
+        data=body,
+        headers={"Content-Type": "multipart/mixed; boundary=simpleboundary"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == [statement["id"]]
 
 
 def test_empty_batch_is_400(xapi: Xapi) -> None:

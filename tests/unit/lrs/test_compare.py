@@ -111,3 +111,25 @@ def test_any_change_outside_the_exceptions_is_a_different_statement(
     other = copy.deepcopy(BASE)
     mutate(other)
     assert not statements_match(BASE, shuffled(other, random.Random(seed)))
+
+
+def test_a_missing_agent_object_type_means_agent_wherever_an_agent_stands() -> None:
+    """Data 2.4.2.1: objectType is optional on an Agent, so stating it changes nothing,
+    as for an Activity (Data 2.4.4.1)."""
+    bare = copy.deepcopy(BASE)
+    bare["actor"].pop("objectType")
+    bare["context"]["instructor"] = {"mbox": "mailto:tutor@x.org"}
+    bare["object"] = {"objectType": "Agent", "mbox": "mailto:bob@x.org"}
+    explicit = copy.deepcopy(bare)
+    explicit["actor"]["objectType"] = "Agent"
+    explicit["context"]["instructor"]["objectType"] = "Agent"
+    for member in explicit["context"]["team"]["member"]:
+        member["objectType"] = "Agent"
+    assert statements_match(bare, explicit)
+    assert statements_match(explicit, bare)
+
+
+def test_an_agent_is_not_the_same_as_a_group() -> None:
+    group = copy.deepcopy(BASE)
+    group["actor"] = {"objectType": "Group", "mbox": "mailto:Ann@Example.org", "name": "Ann"}
+    assert not statements_match(BASE, group)

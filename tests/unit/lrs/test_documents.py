@@ -137,6 +137,24 @@ def test_a_merge_sets_each_posted_top_level_property_whole(
     assert json.loads(merged) == {**old, **new}
 
 
+@pytest.mark.parametrize(
+    ("current", "posted"),
+    [
+        (b'{"a":1}', b'{"b":NaN}'),
+        (b'{"a":1}', b'{"b":[Infinity]}'),
+        (b'{"a":1}', b'{"b":{"c":-Infinity}}'),
+        (b'{"a":1}', b'{"b":1e400}'),
+        (b'{"a":NaN}', b'{"b":1}'),
+    ],
+)
+def test_a_merge_refuses_nan_and_infinity_which_are_not_json(current: bytes, posted: bytes) -> None:
+    """RFC 8259 has no NaN or Infinity: merging them would store a document that is not
+    JSON (Python's parser accepts them, and reads 1e400 as infinity)."""
+    with pytest.raises(InvalidInput) as refused:
+        merge_json(stored(current), Upload(posted, "application/json"))
+    assert "no NaN or Infinity" in (refused.value.rule or "")
+
+
 def test_a_merge_accepts_json_with_parameters_in_the_content_type() -> None:
     current = stored(b'{"a":1}', "Application/JSON; charset=utf-8")
     merged = merge_json(current, Upload(b'{"b":2}', "application/json;charset=UTF-8"))

@@ -227,6 +227,49 @@ def test_leap_day_of_a_leap_year_is_a_real_date() -> None:
 
 @pytest.mark.parametrize(
     "value",
+    [
+        "0000-01-01T00:00:00Z",
+        "0000-06-01T00:00:00+01:00",
+        "00001231T120000Z",
+        "9999-12-31T23:00:00-05:00",
+        "9999-12-31T23:59:59.999-00:01",
+        "99991231T2300-0100",
+        "0001-01-01T01:00:00+05:00",
+        "0001-01-01T00:00:00.5+00:01",
+    ],
+)
+def test_timestamps_outside_the_years_0001_to_9999_in_utc_are_rejected(value: str) -> None:
+    """The LRS keeps timestamps in UTC (Data 4.5.s1.b6); there is no year 0000 or 10000."""
+    assert primitives.check_timestamp_iso8601(value) == primitives.YEAR_RANGE_RULE
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T05:00:00+05:00",
+        "0001-01-01T00:00:00-05:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T18:59:59-05:00",
+        "9999-12-31T23:59:59+05:00",
+        "0999-05-01T10:00:00+02:00",
+    ],
+)
+def test_timestamps_at_the_edges_of_the_years_0001_to_9999_are_accepted(value: str) -> None:
+    assert primitives.check_timestamp_iso8601(value) is None
+    assert primitives.check_timestamp_rfc3339(value) is None
+
+
+def test_the_2_0_0_grammar_also_keeps_to_the_years_0001_to_9999() -> None:
+    assert (
+        primitives.check_timestamp_rfc3339("9999-12-31T23:00:00-05:00")
+        == primitives.YEAR_RANGE_RULE
+    )
+    assert primitives.check_timestamp_rfc3339("0000-01-01T00:00:00Z") == primitives.YEAR_RANGE_RULE
+
+
+@pytest.mark.parametrize(
+    "value",
     ["2013-05-18T05:32:34.804+01:00", "2013-05-18T05:32:34Z", "2024-02-29T23:59:59-05:30"],
 )
 def test_rfc3339_timestamps_are_accepted_by_the_2_0_0_grammar(value: str) -> None:
