@@ -9,13 +9,18 @@ loads those files through before it trusts anything in them (STYLE 7: fail close
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.record import PublicKeySchema
 
 __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
+    "KDF_MAX_ITERATIONS",
+    "KDF_MAX_LANES",
+    "KDF_MAX_MEMORY_KIB",
     "KeysSchema",
     "ManifestSchema",
     "PersonFileSchema",
@@ -24,6 +29,13 @@ __all__ = [
 
 BUNDLE_FORMAT = "cpdfolio-bundle"
 BUNDLE_VERSION = 1
+
+# The most Argon2id cost a bundle's sealed key may name. The importer spends it on the
+# password before the seal proves anything, so it is bounded near what instances use
+# (portfolio.record.keys.KdfCost: 19 MiB, 2 passes, 1 lane), with room for one raised.
+KDF_MAX_MEMORY_KIB = 256 * 1024
+KDF_MAX_ITERATIONS = 10
+KDF_MAX_LANES = 4
 
 _HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be 64 lower-case hex digits")
 _B64URL = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="must be base64url without padding")
@@ -92,16 +104,31 @@ class InstanceKeySchema(PublicKeySchema):
 
 
 class KdfCostSchema(_Strict):
-    memory_kib = fields.Integer(required=True, validate=validate.Range(min=8, max=4 * 1024 * 1024))
-    iterations = fields.Integer(required=True, validate=validate.Range(min=1, max=64))
-    lanes = fields.Integer(required=True, validate=validate.Range(min=1, max=64))
+    """Argon2id's cost, as integers (strict: not "8", not 8.0) within the bounds above."""
+
+    memory_kib = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=8, max=KDF_MAX_MEMORY_KIB)
+    )
+    iterations = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=KDF_MAX_ITERATIONS)
+    )
+    lanes = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=KDF_MAX_LANES)
+    )
+
+    @validates_schema
+    def _memory_for_the_lanes(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["memory_kib"] < 8 * data["lanes"]:
+            raise ValidationError("must be at least 8 KiB a lane", field_name="memory_kib")
 
 
 class SealedKeySchema(_Strict):
     kdf = fields.String(required=True, validate=validate.Equal("argon2id"))
-    salt = fields.String(required=True, validate=_B64URL)
-    nonce = fields.String(required=True, validate=_B64URL)
-    ciphertext = fields.String(required=True, validate=_B64URL)
+    # 16 random bytes when sealed here; Argon2 needs at least 8
+    salt = fields.String(required=True, validate=[_B64URL, validate.Length(min=11, max=88)])
+    nonce = fields.String(required=True, validate=[_B64URL, validate.Length(equal=16)])  # 12 B
+    # the 32-byte Ed25519 private key and AES-GCM's 16-byte tag
+    ciphertext = fields.String(required=True, validate=[_B64URL, validate.Length(equal=64)])
     public = fields.Nested(PublicKeySchema, required=True)
     cost = fields.Nested(KdfCostSchema, required=True)
 
@@ -172,3 +199,17 @@ class ArrivalSchema(_Strict):
         metadata={"description": "statement ids this LRS holds with other content (kept)"},
     )
     identities = fields.List(fields.String(), required=True)
+    frameworks_installed = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "framework versions the bundle brought, installed here"},
+    )
+    frameworks_skipped = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "framework versions the bundle brought and this instance lacks,"
+            " left out because its instance keys were not pinned: an administrator installs"
+            " them with `cpdfolio frameworks import` after checking them"
+        },
+    )

@@ -11,10 +11,9 @@ from flask import Blueprint, Response, current_app, request, send_file
 
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
-from portfolio.bundle.verify import UntrustedInstance, load_trusted
+from portfolio.bundle.verify import TrustedKey, UntrustedInstance, load_trusted
 from portfolio.errors import Forbidden, InvalidInput
 from portfolio.record.chain import published_instance_keys
-from portfolio.record.keys import PublicKey
 from service.json import json_response
 from service.people import current_owner, services
 from service.store import get_store
@@ -102,7 +101,7 @@ def arrive() -> Response:
     return json_response(result.to_json(), status=200 if result.outcome == "already here" else 201)
 
 
-def _trusted_keys() -> dict[str, PublicKey]:
+def _trusted_keys() -> dict[str, TrustedKey]:
     """The instance keys the administrator trusts; none when unset (the importer adds
     this instance's own either way)."""
     directory = current_app.config["CPDFOLIO"].trusted_keys_dir

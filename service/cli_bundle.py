@@ -15,10 +15,10 @@ import click
 from portfolio.bundle.export import export_bundle
 from portfolio.bundle.importer import Importer
 from portfolio.bundle.layout import BundleInvalid
-from portfolio.bundle.verify import load_trusted, verify_bundle
+from portfolio.bundle.verify import TrustedKey, load_trusted, verify_bundle
 from portfolio.errors import AuthenticationRequired, InvalidInput
 from portfolio.record.chain import published_instance_keys
-from portfolio.record.keys import PublicKey, SealedKey, open_sealed
+from portfolio.record.keys import SealedKey, open_sealed
 from service.cli import _domain_errors
 from service.cli_people import _read_password, _services
 
@@ -73,7 +73,7 @@ _TRUST = click.option(
 )
 
 
-def _trusted(trust: tuple[Path, ...]) -> dict[str, PublicKey] | None:
+def _trusted(trust: tuple[Path, ...]) -> dict[str, TrustedKey] | None:
     if not trust:
         return None
     try:
@@ -156,6 +156,14 @@ def import_(bundle: str, password_stdin: bool, as_json: bool, trust: tuple[Path,
     )
     for statement_id in result.conflicts:
         click.echo(f"  statement {statement_id}: this LRS holds other content; kept its own")
+    for framework in result.frameworks_installed:
+        click.echo(f"  framework {framework}: installed")
+    for framework in result.frameworks_skipped:
+        click.echo(
+            f"  framework {framework}: not installed, as the bundle's instance keys were not"
+            " pinned with --trust; install it with `cpdfolio frameworks import` after"
+            " checking it"
+        )
 
 
 @click.command("instance-keys")

@@ -1,9 +1,13 @@
 """Importing a bundle: the portfolio arrives at this instance, whole or not at all.
 
 1. The bundle is verified offline first (portfolio.bundle.verify); nothing is written for
-   a bundle that does not verify.
+   a bundle that does not verify. With pinned keys, a bundle from an instance not
+   trusted is refused from its manifest alone.
 2. The owner's password must open the key sealed in the bundle: only the owner moves
-   their portfolio. The key is sealed again here under the same password.
+   their portfolio. It is tried once keys.json is verified (signed, trusted when pinned,
+   its Argon2 cost within bounds), before the rest of the bundle is read. The key must
+   be the owner's current key as the record's rotations define it. It is sealed again
+   here under the same password.
 3. Where the person is already here (they moved away and are coming back), the record
    here must be a beginning of the bundle's: the bundle continues the same chain. If the
    record here has the bundle's head already, the import is a no-op.
@@ -14,13 +18,22 @@
    imported statements are the person's, not this instance's LRS clients': they are not
    put into the LRS, whose `stored` order they would break and whose clients have no
    business reading another council's records.
-5. One transaction (PortfolioStore.arrive) creates the person, links their identities,
+5. Frameworks are instance-wide: each the bundle brings is checked against what is
+   installed before anything is written (the same id and version with other content
+   refuses the import). New versions are installed only when every instance key that
+   signed the bundle was pinned or is this instance's own; otherwise they are left out
+   and reported (ImportResult.frameworks_skipped), for an administrator to check and
+   install with `cpdfolio frameworks import`: a bundle anyone can make must not change
+   which version of the Standard everyone here sees.
+6. One transaction (PortfolioStore.arrive) creates the person, links their identities,
    appends the bundle's entries and the two that record the move: "moved", signed by the
    owner, naming this instance's key (the owner vouches for it), and "arrival-witnessed",
    signed by this instance. The files are read again inside the transaction and their
    digests checked again, so a bundle changed on disk meanwhile is refused, not half-read.
-6. After it: the frameworks are installed (public documents, never changed once stored),
-   and statements this LRS already had about the person's identities are witnessed.
+   The other instances' keys kept with the portfolio (to verify its record here later)
+   are the ones that signed its entries, never merely listed ones.
+7. After it: the new frameworks are installed (when vouched for, as in 5), and statements
+   this LRS already had about the person's identities are witnessed.
 """
 
 from __future__ import annotations
@@ -30,13 +43,14 @@ import hashlib
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import orjson
 
 from portfolio.bundle.layout import (
     ARCHIVED_ATTACHMENTS,
     ARCHIVED_STATEMENTS,
+    ATTACHMENT_INDEX,
     ATTACHMENTS_DIR,
     DOCUMENTS,
     FOREIGN_INSTANCE_KEYS,
@@ -51,7 +65,7 @@ from portfolio.bundle.layout import (
     open_zip,
     read_small,
 )
-from portfolio.bundle.verify import VerifiedBundle, verify_bundle
+from portfolio.bundle.verify import TrustedKey, VerifiedBundle, verify_bundle
 from portfolio.clock import utc_now_iso
 from portfolio.errors import AuthenticationRequired, Conflict, InvalidInput
 from portfolio.people.witness import witness_identity
@@ -65,11 +79,17 @@ from portfolio.record.keys import (
     open_sealed,
     seal_with_password,
 )
-from portfolio.standards import import_package
+from portfolio.standards import Framework, import_package, parse_package
 from portfolio.storage.base import Arrival, IdentityLink, PersonRecord, PortfolioDoc, Store
+from schemas.bundle import KDF_MAX_ITERATIONS, KDF_MAX_LANES, KDF_MAX_MEMORY_KIB
 
 _PAGE = 500
 BUNDLE_RULES = "bundle-rule"  # the mapping rules that mapped the evidence, as they were
+#: The most Argon2id cost a bundle's sealed key may make this instance spend on a password
+#: (schemas.bundle bounds keys.json the same way; checked here again where it is spent).
+BUNDLE_KDF_LIMIT = KdfCost(
+    memory_kib=KDF_MAX_MEMORY_KIB, iterations=KDF_MAX_ITERATIONS, lanes=KDF_MAX_LANES
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,9 @@ class ImportResult:
     statements: int = 0  # statements kept as the portfolio's own copies
     conflicts: list[str] = field(default_factory=list)  # ids the LRS has with other content
     identities: list[str] = field(default_factory=list)  # identities linked by the import
+    # framework versions the bundle brought that were not here: "<uri> <version>"
+    frameworks_installed: list[str] = field(default_factory=list)
+    frameworks_skipped: list[str] = field(default_factory=list)  # its keys were not pinned
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -89,6 +112,8 @@ class ImportResult:
             "statements": self.statements,
             "conflicts": self.conflicts,
             "identities": self.identities,
+            "frameworks_installed": self.frameworks_installed,
+            "frameworks_skipped": self.frameworks_skipped,
         }
 
 
@@ -106,22 +131,45 @@ class Importer:
         source: str | IO[bytes],
         *,
         password: str,
-        trusted: Mapping[str, PublicKey] | None = None,
+        trusted: Mapping[str, TrustedKey] | None = None,
     ) -> ImportResult:
         """Verify and import the bundle at `source`, pinning the instance keys to
         `trusted` when given (portfolio.bundle.verify). Raises BundleInvalid (it does not
         verify), AuthenticationRequired (the password does not open the owner's key),
-        Conflict (the email, an identity or the record here belongs elsewhere)."""
-        _password_opens_key(source, password)
+        Conflict (the email, an identity, the record or a framework version here is
+        another)."""
         if trusted is not None:  # an instance trusts its own keys (a portfolio moving back)
-            own = self.store.records.instance_keys()
-            trusted = {**trusted, **{k.id: PublicKey(id=k.id, public=k.public) for k in own}}
-        verified = verify_bundle(source, trusted=trusted)
+            trusted = _with_own_keys(trusted, self._own_keys())
+        opened: list[SigningKey] = []
+        verified = verify_bundle(
+            source,
+            trusted=trusted,
+            on_keys=lambda keys: opened.append(_open_owner_key(keys, password)),
+        )
+        (key,) = opened
+        if key.public.id != verified.record.current_owner_key:
+            raise AuthenticationRequired("the key in this bundle is not the owner's current key")
         if not isinstance(source, str):
             source.seek(0)
-        key = _open_owner_key(verified, password)
         with open_zip(source) as archive:
             return self._arrive(archive, verified, key, password)
+
+    def _own_keys(self) -> dict[str, TrustedKey]:
+        return {
+            k.id: TrustedKey(
+                key=PublicKey(id=k.id, public=k.public), instances=frozenset({self.instance_url})
+            )
+            for k in self.store.records.instance_keys()
+        }
+
+    def _vouched_for(self, verified: VerifiedBundle) -> bool:
+        """Whether every instance key that signed the bundle (the manifest, an entry) was
+        pinned, or is this instance's own: only then is what it brings for the whole
+        instance (a framework version) taken on its word."""
+        if verified.pinned:  # verification took no other instance key
+            return True
+        signers = verified.record.instance_keys | {verified.manifest["instance"]["key"]}
+        return signers <= set(self._own_keys())
 
     def _arrive(
         self, archive: zipfile.ZipFile, verified: VerifiedBundle, key: SigningKey, password: str
@@ -150,6 +198,8 @@ class Importer:
                 return ImportResult(person=here, outcome="already here")
         links = self._identities_to_link(person_id, info["identities"])
         archived, conflicts = self._statements_to_keep(archive, verified)
+        new_frameworks = self._frameworks_not_here(archive, verified)
+        vouched = self._vouched_for(verified)
 
         sealed = seal_with_password(key, password, cost=self.kdf)
         person = PersonRecord(
@@ -195,6 +245,10 @@ class Importer:
             head=bundle_head,
         )
         own_keys = {k.id for k in self.store.records.instance_keys()}
+        # Only the keys that signed entries are kept: verifying the record here later
+        # trusts every key kept with it. (With pinned keys those were all pinned; without,
+        # the administrator who imported it took them, as the CLI's note says.)
+        signers = verified.record.instance_keys - own_keys
 
         def entries() -> Iterator[SignedEntry]:
             for entry in _bundle_entries(archive, verified):
@@ -205,11 +259,11 @@ class Importer:
         def docs() -> Iterator[PortfolioDoc]:
             yield from _documents(archive, verified, person_id)
             yield from _archive(archive, verified, person_id, archived)
-            for key_id, instance_key in sorted(verified.instance_keys.items()):
-                if key_id not in own_keys:
-                    body = {**instance_key.key.to_json(), "instance": instance_key.instance}
-                    yield _doc(person_id, FOREIGN_INSTANCE_KEYS, key_id, orjson.dumps(body))
-            rules = orjson.loads(_read(archive, verified, RULES))
+            for key_id in sorted(signers):
+                instance_key = verified.instance_keys[key_id]
+                body = {**instance_key.key.to_json(), "instance": instance_key.instance}
+                yield _doc(person_id, FOREIGN_INSTANCE_KEYS, key_id, orjson.dumps(body))
+            rules = orjson.loads(_read_small(archive, verified, RULES))
             for rule in rules:
                 yield _doc(person_id, BUNDLE_RULES, str(rule.get("id")), orjson.dumps(rule))
 
@@ -224,9 +278,19 @@ class Importer:
                 docs=docs,
             )
         )
-        for path in sorted(verified.manifest_paths()):
-            if path.startswith(FRAMEWORKS_DIR):
-                import_package(self.store.frameworks, _read(archive, verified, path))
+        installed: list[str] = []
+        skipped: list[str] = []
+        for framework in new_frameworks:
+            name = _framework_name(framework)
+            if not vouched:
+                skipped.append(name)
+                continue
+            try:
+                import_package(self.store.frameworks, framework.package)
+            except Conflict:  # another writer installed other content meanwhile: theirs stays
+                skipped.append(name)
+            else:
+                installed.append(name)
         for link in self.store.people.identities(person_id):
             witness_identity(self.store, self.instance_key, person_id, link.identity)
         return ImportResult(
@@ -236,7 +300,38 @@ class Importer:
             statements=len(archived),
             conflicts=conflicts,
             identities=[link.identity for link in links],
+            frameworks_installed=installed,
+            frameworks_skipped=skipped,
         )
+
+    def _frameworks_not_here(
+        self, archive: zipfile.ZipFile, verified: VerifiedBundle
+    ) -> list[Framework]:
+        """The framework versions the bundle brings that are not installed here. Raises
+        BundleInvalid for a package that is not a valid framework, and Conflict for a
+        version installed here with other content (a stored version never changes), before
+        anything is written."""
+        new: dict[tuple[str, str], Framework] = {}
+        for path in verified.manifest_paths():
+            if not path.startswith(FRAMEWORKS_DIR):
+                continue
+            try:
+                framework = parse_package(_read_small(archive, verified, path))
+            except InvalidInput as exc:
+                raise BundleInvalid(path, f"not a valid CASE package: {exc.message}") from None
+            version = (framework.uri, framework.version)
+            if version in new and new[version].digest != framework.digest:
+                raise BundleInvalid(path, "another file of the bundle has this version")
+            stored = self.store.frameworks.get(*version)
+            if stored is None:
+                new[version] = framework
+            elif stored.digest != framework.digest:
+                raise Conflict(
+                    f"{path}: framework {framework.uri} version {framework.version} is"
+                    " installed here with other content, and a version never changes once"
+                    " installed: nothing was imported"
+                )
+        return list(new.values())
 
     def _identities_to_link(
         self, person_id: str, identities: list[dict[str, str]]
@@ -290,38 +385,44 @@ class Importer:
 # ----------------------------------------------------------------------- helpers
 
 
-def _password_opens_key(source: str | IO[bytes], password: str) -> None:
-    """Refuse a wrong password before the (much longer) verification: only the owner can
-    make an instance verify and import their bundle. A keys.json that cannot be read is
-    left for verification to report precisely."""
+def _with_own_keys(
+    trusted: Mapping[str, TrustedKey], own: Mapping[str, TrustedKey]
+) -> dict[str, TrustedKey]:
+    merged = dict(trusted)
+    for key_id, key in own.items():
+        known = merged.get(key_id)
+        urls = key.instances | (known.instances if known else frozenset())
+        merged[key_id] = TrustedKey(key=key.key, instances=urls)
+    return merged
+
+
+def _open_owner_key(keys: dict[str, Any], password: str) -> SigningKey:
+    """The owner's key, opened with `password` from keys.json (verified by then). The
+    Argon2 cost is the bundle's own: it is spent before the seal proves anything, so
+    one beyond BUNDLE_KDF_LIMIT is refused, not tried."""
     try:
-        with open_zip(source) as archive:
-            keys = orjson.loads(read_small(archive, KEYS))
         sealed = SealedKey.from_json(keys["owner"]["sealed"])
-    except (BundleInvalid, orjson.JSONDecodeError, InvalidInput, KeyError, TypeError, ValueError):
-        return
-    finally:
-        if not isinstance(source, str):
-            source.seek(0)
+    except InvalidInput as exc:
+        raise BundleInvalid(KEYS, f"the sealed key is malformed: {exc.message}") from None
+    if sealed.cost is None or not sealed.cost.within(BUNDLE_KDF_LIMIT):
+        raise BundleInvalid(
+            KEYS,
+            "the sealed key's Argon2 cost is beyond what this instance spends on a password"
+            f" (at most {BUNDLE_KDF_LIMIT.memory_kib} KiB, {BUNDLE_KDF_LIMIT.iterations}"
+            f" passes, {BUNDLE_KDF_LIMIT.lanes} lanes)",
+        )
     try:
-        open_sealed(sealed, password=password)
+        return open_sealed(sealed, password=password)
     except AuthenticationRequired:
         raise AuthenticationRequired(
             "the password does not open the owner's key in this bundle"
         ) from None
+    except ValueError as exc:  # a salt or nonce Argon2 or AES-GCM cannot take
+        raise BundleInvalid(KEYS, f"the sealed key is malformed: {exc}") from None
 
 
-def _open_owner_key(verified: VerifiedBundle, password: str) -> SigningKey:
-    sealed = SealedKey.from_json(verified.keys["owner"]["sealed"])
-    try:
-        key = open_sealed(sealed, password=password)
-    except AuthenticationRequired:
-        raise AuthenticationRequired(
-            "the password does not open the owner's key in this bundle"
-        ) from None
-    if key.public.id != verified.record.owner_keys[-1]:
-        raise AuthenticationRequired("the key in this bundle is not the owner's current key")
-    return key
+def _framework_name(framework: Framework) -> str:
+    return f"{framework.uri} {framework.version}"
 
 
 def _key_changed(person: PersonRecord, key: SigningKey) -> bool:
@@ -346,6 +447,11 @@ def _read(archive: zipfile.ZipFile, verified: VerifiedBundle, path: str) -> byte
     data = reader.read()
     reader.check()
     return data
+
+
+def _read_small(archive: zipfile.ZipFile, verified: VerifiedBundle, path: str) -> bytes:
+    """A JSON file read whole, within its cap, its digest checked again."""
+    return read_small(archive, path, listed=verified.file(path))
 
 
 def _bundle_entries(archive: zipfile.ZipFile, verified: VerifiedBundle) -> Iterator[SignedEntry]:
@@ -409,7 +515,7 @@ def _archive(
         for attachment in statement.get("attachments") or ():
             if isinstance(attachment, dict) and isinstance(attachment.get("sha2"), str):
                 attachments.add(attachment["sha2"])
-    index = orjson.loads(_read(archive, verified, "attachments.json"))
+    index = orjson.loads(_read_small(archive, verified, ATTACHMENT_INDEX))
     for sha2 in sorted(attachments & set(index)):
         content = _read(archive, verified, ATTACHMENTS_DIR + sha2)
         body = {

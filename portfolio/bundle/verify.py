@@ -3,11 +3,16 @@
 The checks, in order; the first that fails is reported with its place (file, and entry
 or line) and reason, as BundleInvalid:
 
-1. the zip: readable, safe names, each name once;
-2. the manifest: its shape; every file it lists is in the zip, and nothing else is;
-3. the keys and signatures: the exporting instance's and the owner's Ed25519 signatures
-   over the manifest's exact bytes; the owner's must be by their current key;
-4. each file, as a stream: its contents, and then its SHA-256 and size against the
+1. the zip: readable, not more entries than a bundle has, safe names, each name once;
+2. the manifest: its shape; the exporting instance's and the owner's Ed25519 signatures
+   over its exact bytes; with pinned keys, that the exporting instance's key is trusted
+   and the manifest names the instance the trusted key document does (before anything
+   else is read: an untrusted bundle costs no more than its manifest);
+3. the files: every file the manifest lists is in the zip, and nothing else is;
+4. keys.json: its shape (the sealed key's Argon2 cost within bounds), that it lists the
+   key the instance signed with, under the instance's trusted name when pinned, and that
+   the owner signed with their current key;
+5. each file, as a stream: its contents, and then its SHA-256 and size against the
    manifest (contents first, so a changed entry is named by its number):
    - person.json: whose portfolio it is, matching the manifest;
    - record.jsonl: every entry's place, hash, link and signature (portfolio.record.verify),
@@ -19,14 +24,15 @@ or line) and reason, as BundleInvalid:
      statements' JWS still verify against their statements (Data 2.6);
    - frameworks, rules, documents: well-formed JSON of their shape.
 
-Memory stays small: files are streamed, and what is kept is one digest per statement.
+Memory stays small: files are streamed, the JSON files read whole have hard caps
+(portfolio.bundle.layout), and what is kept is one digest per statement.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -73,6 +79,20 @@ _SHA2 = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 class InstanceKey:
     key: PublicKey
     instance: str  # its URL
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """An instance key someone chose to trust, and the URLs of the instance that
+    published it (its key documents): a bundle may name it by those only."""
+
+    key: PublicKey
+    instances: frozenset[str]
+
+
+#: Called with keys.json once it and the manifest's signatures are checked, before the
+#: rest of the bundle is read (the importer tries the owner's password there).
+KeysCheck = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -125,19 +145,26 @@ class VerifiedBundle:
 
 
 def verify_bundle(
-    source: str | IO[bytes], *, trusted: Mapping[str, PublicKey] | None = None
+    source: str | IO[bytes],
+    *,
+    trusted: Mapping[str, TrustedKey] | None = None,
+    on_keys: KeysCheck | None = None,
 ) -> VerifiedBundle:
     """Verify the bundle at `source` (a path or a binary file); raise BundleInvalid.
 
     `trusted` pins the instance keys: every instance signature in the record and over the
-    manifest must then be by one of them. Without it, the instance keys are the ones the
-    bundle lists, which proves the bundle intact and consistent but not which instances
-    signed it: an owner could sign with a key of their own making and label it with a
-    council's URL. The keys an instance signs with are published at
-    /.well-known/cpdfolio-keys and by `cpdfolio instance keys`.
+    manifest must then be by one of them, and the bundle must name each by the instance
+    URL its key document gives. Without it, the instance keys are the ones the bundle
+    lists, which proves the bundle intact and consistent but not which instances signed
+    it: an owner could sign with a key of their own making and label it with a council's
+    URL. The keys an instance signs with are published at /.well-known/cpdfolio-keys and
+    by `cpdfolio instance-keys`.
+
+    `on_keys`, when given, is called with keys.json as soon as it is checked, before the
+    record and the other files are read; what it raises ends the verification.
     """
     with open_zip(source) as archive:
-        return _Verifier(archive, trusted).run()
+        return _Verifier(archive, trusted, on_keys).run()
 
 
 class UntrustedInstance(BundleInvalid):
@@ -148,18 +175,23 @@ class UntrustedInstance(BundleInvalid):
         self.instance = instance
 
 
-def load_trusted(documents: Iterable[bytes]) -> dict[str, PublicKey]:
-    """The instance keys in published key documents ({"instance", "keys": [{id, public}]}).
-    Raises InvalidInput for a document that is not one."""
-    trusted: dict[str, PublicKey] = {}
+def load_trusted(documents: Iterable[bytes]) -> dict[str, TrustedKey]:
+    """The instance keys in published key documents ({"instance", "keys": [{id, public}]}),
+    each with the instance URL its document names (a key in several documents keeps every
+    URL). Raises InvalidInput for a document that is not one."""
+    trusted: dict[str, TrustedKey] = {}
     for number, data in enumerate(documents, start=1):
         try:
             value = orjson.loads(data)
-            keys = value["keys"]
-            for key in keys:
+            instance = value["instance"]
+            if not isinstance(instance, str) or not instance:
+                raise TypeError("its instance is not a URL")
+            for key in value["keys"]:
                 public = PublicKey.from_json({"id": key["id"], "public": key["public"]})
-                trusted[public.id] = public
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                known = trusted.get(public.id)
+                urls = frozenset({instance}) | (known.instances if known else frozenset())
+                trusted[public.id] = TrustedKey(key=public, instances=urls)
+        except (orjson.JSONDecodeError, KeyError, TypeError, InvalidInput) as exc:
             raise InvalidInput(
                 f"trusted keys file {number} is not a published key document ({exc})",
                 path="trust",
@@ -194,15 +226,18 @@ def _first_error(messages: object, path: str = "") -> str:
 
 class _Verifier:
     def __init__(
-        self, archive: zipfile.ZipFile, trusted: Mapping[str, PublicKey] | None = None
+        self,
+        archive: zipfile.ZipFile,
+        trusted: Mapping[str, TrustedKey] | None = None,
+        on_keys: KeysCheck | None = None,
     ) -> None:
         self.archive = archive
         self.trusted = trusted
+        self.on_keys = on_keys
         self.files: dict[str, tuple[str, int]] = {}
         # statement id → (sha256, seq of its witness entry), from the record
         self.witnessed: dict[str, tuple[str, int]] = {}
         self.erased: set[str] = set()
-        self.owner_keys: list[str] = []
         self.on_behalf_of: set[str] = set()
         self.declared: set[str] = set()  # attachment sha2s the statements declare
         self.signed: list[tuple[int, dict[str, Any], str]] = []  # (line, statement, sha2)
@@ -211,12 +246,15 @@ class _Verifier:
         manifest_bytes = read_small(self.archive, MANIFEST)
         manifest = _load(ManifestSchema(), _json(manifest_bytes, MANIFEST), MANIFEST)
         signatures = self._signatures(manifest_bytes, manifest)
+        self._exporter_is_trusted(manifest, signatures)
         self._check_names(manifest)
         keys, instance_keys = self._keys()
         self._signers_are_the_bundles(signatures, keys, instance_keys)
+        if self.on_keys is not None:
+            self.on_keys(keys)
         person = self._person(manifest)
         record = self._record(manifest, instance_keys)
-        if self.owner_keys != [k["id"] for k in keys["owner"]["keys"]]:
+        if record.owner_key_history != [k["id"] for k in keys["owner"]["keys"]]:
             raise BundleInvalid(KEYS, "the owner's keys are not the ones the record introduces")
         statements = self._statements()
         attachments = self._attachments()
@@ -267,10 +305,14 @@ class _Verifier:
         reader.check()
         return data
 
+    def _small(self, path: str) -> bytes:
+        """A JSON file read whole, within its hard cap (layout.small_file_limit)."""
+        return read_small(self.archive, path, listed=self.files[path])
+
     # ---------------------------------------------------------- keys, signatures
 
     def _keys(self) -> tuple[dict[str, Any], dict[str, InstanceKey]]:
-        keys = _load(KeysSchema(), _json(self._whole(KEYS), KEYS), KEYS)
+        keys = _load(KeysSchema(), _json(self._small(KEYS), KEYS), KEYS)
         instance_keys: dict[str, InstanceKey] = {}
         for number, value in enumerate(keys["instances"]):
             place = f"{KEYS}, instance key {number + 1}"
@@ -298,6 +340,27 @@ class _Verifier:
             raise BundleInvalid(SIGNATURES, "the instance signature is not by the exporting key")
         return signatures
 
+    def _exporter_is_trusted(self, manifest: dict[str, Any], signatures: dict[str, Any]) -> None:
+        """With pinned keys, the instance that signed the manifest must be trusted, and
+        named as its key document names it, before anything else of the bundle is read."""
+        if self.trusted is None:
+            return
+        signed = signatures["instance"]
+        url = manifest["instance"]["url"]
+        trusted = self.trusted.get(signed["key"])
+        if trusted is None or trusted.key.public != signed["public"]:
+            raise UntrustedInstance(
+                SIGNATURES,
+                f"the exporting instance's key {signed['key'][:16]}… is not one you trust",
+                instance=url,
+            )
+        if url not in trusted.instances:
+            raise BundleInvalid(
+                MANIFEST,
+                f"names its exporting instance {url}, but the trusted key document of the"
+                f" key that signed it names {_names(trusted.instances)}",
+            )
+
     def _signers_are_the_bundles(
         self,
         signatures: dict[str, Any],
@@ -308,12 +371,14 @@ class _Verifier:
         listed = instance_keys.get(instance["key"])
         if listed is None or listed.key.public != instance["public"]:
             raise BundleInvalid(KEYS, "does not list the key the exporting instance signed with")
-        if self.trusted is not None and self.trusted.get(listed.key.id) != listed.key:
-            raise UntrustedInstance(
-                SIGNATURES,
-                f"the exporting instance's key {listed.key.id[:16]}… is not one you trust",
-                instance=listed.instance,
-            )
+        for number, value in enumerate(keys["instances"], start=1):
+            trusted = None if self.trusted is None else self.trusted.get(value["id"])
+            if trusted is not None and value["instance"] not in trusted.instances:
+                raise BundleInvalid(
+                    f"{KEYS}, instance key {number}",
+                    f"lists key {value['id'][:16]}… as {value['instance']}'s, but its"
+                    f" trusted key document names {_names(trusted.instances)}",
+                )
         current = keys["owner"]["keys"][-1]
         owner = signatures["owner"]
         if (owner["key"], owner["public"]) != (current["id"], current["public"]):
@@ -322,7 +387,7 @@ class _Verifier:
     # ---------------------------------------------------------------------- files
 
     def _person(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        person = _load(PersonFileSchema(), _json(self._whole(PERSON), PERSON), PERSON)
+        person = _load(PersonFileSchema(), _json(self._small(PERSON), PERSON), PERSON)
         if person["id"] != manifest["person"]["id"] or person["name"] != manifest["person"]["name"]:
             raise BundleInvalid(PERSON, "not the person the manifest names")
         return person
@@ -335,7 +400,7 @@ class _Verifier:
         trusted = {
             k: v.key
             for k, v in instance_keys.items()
-            if self.trusted is None or self.trusted.get(k) == v.key
+            if self.trusted is None or _is_trusted(self.trusted.get(k), v.key)
         }
         try:
             summary = verify_record(person_id, self._entries(reader), instance_keys=trusted)
@@ -379,10 +444,6 @@ class _Verifier:
             self.witnessed[str(body.get("statement"))] = (str(body.get("sha256")), number)
         elif kind == "statement-erased":
             self.erased.add(str(body.get("statement")))
-        elif kind == "opened" and isinstance(body.get("owner_key"), dict):
-            self.owner_keys.append(str(body["owner_key"].get("id")))
-        elif kind == "key-rotated" and isinstance(body.get("new_key"), dict):
-            self.owner_keys.append(str(body["new_key"].get("id")))
         signer = entry.get("signer")
         if isinstance(signer, dict) and isinstance(signer.get("on_behalf_of"), dict):
             self.on_behalf_of.add(str(signer["on_behalf_of"].get("name")))
@@ -427,7 +488,7 @@ class _Verifier:
                 self.signed.append((line, statement, attachment["sha2"]))
 
     def _attachments(self) -> int:
-        index = _json(self._whole(ATTACHMENT_INDEX), ATTACHMENT_INDEX)
+        index = _json(self._small(ATTACHMENT_INDEX), ATTACHMENT_INDEX)
         if not isinstance(index, dict):
             raise BundleInvalid(ATTACHMENT_INDEX, "must be an object of sha2 → attachment")
         files = {p[len(ATTACHMENTS_DIR) :] for p in self.files if p.startswith(ATTACHMENTS_DIR)}
@@ -465,10 +526,10 @@ class _Verifier:
     def _other_files(self) -> int:
         frameworks = [p for p in sorted(self.files) if p.startswith(FRAMEWORKS_DIR)]
         for path in frameworks:
-            value = _json(self._whole(path), path)
+            value = _json(self._small(path), path)
             if not isinstance(value, dict) or "CFDocument" not in value:
                 raise BundleInvalid(path, "not a CASE framework package")
-        rules = _json(self._whole(RULES), RULES)
+        rules = _json(self._small(RULES), RULES)
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise BundleInvalid(RULES, "must be a list of mapping rules")
         reader = self._reader(DOCUMENTS)
@@ -478,6 +539,14 @@ class _Verifier:
             _load(schema, _json(line, place), place)
         reader.check()
         return len(frameworks)
+
+
+def _is_trusted(trusted: TrustedKey | None, key: PublicKey) -> bool:
+    return trusted is not None and trusted.key == key
+
+
+def _names(urls: frozenset[str]) -> str:
+    return " or ".join(sorted(urls))
 
 
 def _allowed(path: str) -> bool:

@@ -104,6 +104,43 @@ class KdfCost:
     iterations: int = 2
     lanes: int = 1
 
+    @classmethod
+    def from_json(cls, value: object) -> KdfCost:
+        """Read `{memory_kib, iterations, lanes}`; raises InvalidInput unless each is a
+        positive integer (Argon2 would fail on anything else, deep in a request)."""
+        if not isinstance(value, dict) or set(value) != {"memory_kib", "iterations", "lanes"}:
+            raise InvalidInput(
+                "a KDF cost is {memory_kib, iterations, lanes}",
+                rule="must be {memory_kib, iterations, lanes}",
+            )
+        for name, number in value.items():
+            if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+                raise InvalidInput(
+                    f"the KDF cost's {name} must be a positive integer",
+                    path=f"cost.{name}",
+                    rule="must be a positive integer",
+                )
+        if value["memory_kib"] < 8 * value["lanes"]:
+            raise InvalidInput(
+                "Argon2 needs at least 8 KiB of memory a lane",
+                path="cost.memory_kib",
+                rule="must be at least 8 KiB a lane",
+            )
+        return cls(**value)
+
+    def within(self, limit: KdfCost) -> bool:
+        """Whether this cost asks for no more memory, passes or lanes than `limit`: a
+        seal that came from elsewhere (a bundle) is opened only within this instance's
+        means, since its cost is spent before anything says the seal is genuine."""
+        return (
+            self.memory_kib <= limit.memory_kib
+            and self.iterations <= limit.iterations
+            and self.lanes <= limit.lanes
+        )
+
+    def to_json(self) -> dict[str, int]:
+        return {"memory_kib": self.memory_kib, "iterations": self.iterations, "lanes": self.lanes}
+
 
 @dataclass(frozen=True)
 class SealedKey:
@@ -126,15 +163,12 @@ class SealedKey:
             "public": self.public.to_json(),
         }
         if self.cost is not None:
-            value["cost"] = {
-                "memory_kib": self.cost.memory_kib,
-                "iterations": self.cost.iterations,
-                "lanes": self.cost.lanes,
-            }
+            value["cost"] = self.cost.to_json()
         return value
 
     @classmethod
     def from_json(cls, value: dict[str, object]) -> SealedKey:
+        """Read a sealed key; raises InvalidInput for a cost that is not one (KdfCost)."""
         cost = value.get("cost")
         return cls(
             kdf=str(value["kdf"]),
@@ -142,7 +176,7 @@ class SealedKey:
             nonce=str(value["nonce"]),
             ciphertext=str(value["ciphertext"]),
             public=PublicKey.from_json(value["public"]),
-            cost=KdfCost(**cost) if isinstance(cost, dict) else None,
+            cost=None if cost is None else KdfCost.from_json(cost),
         )
 
 

@@ -11,9 +11,10 @@ For each entry, in order:
 2. its bytes: they are the RFC 8785 canonical form of what they say, and its hash is
    their SHA-256;
 3. its link: `prev` is the hash of the entry before (null for the first);
-4. its signer: the first entry is "opened" and signed by the owner key it introduces;
-   later owner entries by the owner's current key (a "key-rotated" entry changes it);
-   instance entries by a trusted instance key; the signature verifies over the bytes;
+4. its signer: the first entry is "opened" and signed by the owner key it introduces,
+   and no other entry is "opened"; later owner entries by the owner's current key (a
+   "key-rotated" entry changes it, whoever signed it); instance entries by a trusted
+   instance key; the signature verifies over the bytes;
 5. its body: the kind is known, the signer's role may sign it, the body has its shape.
 """
 
@@ -59,9 +60,18 @@ class ChainSummary:
     first_at: str | None = None
     last_at: str | None = None
     kinds: dict[str, int] = field(default_factory=dict)
-    owner_keys: list[str] = field(default_factory=list)
+    owner_keys: list[str] = field(default_factory=list)  # that signed entries, in order
+    # The owner's keys as "opened" and "key-rotated" introduce them, in order; the last is
+    # the owner's current key, the one the next owner entry must be signed with. It may
+    # have signed nothing yet (after an administrator's password reset, say).
+    owner_key_history: list[str] = field(default_factory=list)
     instance_keys: set[str] = field(default_factory=set)
     statements: set[str] = field(default_factory=set)
+
+    @property
+    def current_owner_key(self) -> str:
+        """The id of the owner's current key, as the record's rotations define it."""
+        return self.owner_key_history[-1]
 
 
 def verify_record(
@@ -96,6 +106,10 @@ def verify_record(
             if kind != "opened" or signer["role"] != "owner":
                 raise fail("the first entry must be 'opened', signed by the owner")
             owner_key = _public_key(value["body"].get("owner_key"), fail)
+        elif kind == "opened":
+            # A second "opened" would rename the record and name an owner key nothing
+            # rotated to: a record is opened once.
+            raise fail("'opened' may only be the first entry")
         key = _signing_key(signer, owner_key, instance_keys, fail)
         try:
             signature = unb64url(entry.signature)
@@ -109,6 +123,8 @@ def verify_record(
         _check_body(value, fail)
         if kind == "key-rotated":
             owner_key = _public_key(value["body"]["new_key"], fail)
+        if kind in ("opened", "key-rotated") and owner_key is not None:
+            summary.owner_key_history.append(owner_key.id)
         if kind == "opened":
             summary.name = value["body"]["name"]
         if kind == "statement-witnessed":

@@ -99,3 +99,30 @@ def test_import_without_trust_says_the_identities_rest_on_the_administrators_che
         assert imported.stdout.startswith("imported: ann@example.org")
         noted = "not pinned with --trust" in imported.stderr
         assert noted == (not trust), imported.stderr
+
+
+def test_import_without_trust_leaves_new_framework_versions_out_and_says_so(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """Frameworks are the whole instance's: a bundle whose keys nobody pinned brings its
+    portfolio, not a new version of the Standard for everyone here."""
+    import json
+
+    from portfolio.standards import import_package
+    from tests.bundle_support import Council, rich_portfolio
+    from tests.unit.bundle.crafted import STANDARD, standard_version
+
+    anyone = Council(tmp_path / "anyone", url="https://anyone.example")
+    import_package(anyone.store.frameworks, standard_version("99.0", "The Standard (withdrawn)"))
+    rich_portfolio(anyone, statements=1)
+    anyone.export(tmp_path / "ann.zip")
+    anyone.store.close()
+    instance.cli("db", "init")
+    imported = instance.cli("import", str(tmp_path / "ann.zip"), "--password-stdin", stdin=PASSWORD)
+    assert imported.returncode == 0, imported.stderr
+    assert (
+        f"  framework {STANDARD} 99.0: not installed, as the bundle's instance keys were not"
+        " pinned with --trust; install it with `cpdfolio frameworks import` after checking it"
+    ) in imported.stdout
+    listed = json.loads(instance.cli("frameworks", "list", "--json").stdout)
+    assert [f["version"] for f in listed if f["uri"] == STANDARD] == ["1.0"]

@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 import requests
 from flask import Flask
 
@@ -156,3 +157,80 @@ def test_a_bundle_from_an_instance_nobody_trusts_does_not_arrive(
     assert "CPDFOLIO_TRUSTED_KEYS_DIR" in message
     assert "cpdfolio import" in message
     assert store_of(app).people.list() == before
+
+
+def test_an_arrival_from_an_instance_nobody_trusts_is_refused_from_its_manifest_alone(
+    live_server: LiveServer,
+) -> None:
+    """Refused before its keys.json is read: here not even JSON (a bomb costs as little)."""
+    from tests.unit.bundle.crafted import self_made
+
+    bundle, _, _ = self_made(b"not JSON at all", url="https://cpdfolio.mallory.example")
+    response = requests.post(
+        live_server.url + "/api/arrivals",
+        files={"bundle": bundle},
+        data={"password": PASSWORD},
+        timeout=60,
+    )
+    assert response.status_code == 403, response.text
+    assert "https://cpdfolio.mallory.example is not one yet" in response.json()["message"]
+
+
+def test_an_arrival_cannot_make_this_instance_run_argon2_at_a_cost_of_its_choosing(
+    app: Flask, live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle from a trusted council, its sealed key's Argon2 cost raised to 64 GiB and
+    2^31 passes (and signed again): a 400 naming keys.json, and Argon2 never runs."""
+    import dataclasses
+    from typing import Any
+
+    import orjson
+
+    import portfolio.record.keys as keys_module
+    from portfolio.record.chain import published_instance_keys
+    from tests.unit.bundle.crafted import edited_keys, resigned
+
+    other = Council(tmp_path / "other", url="https://other.example")
+    rich_portfolio(other, statements=1)
+    other.export(tmp_path / "ann.zip")
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    document = published_instance_keys(other.store.records, other.url)
+    (trusted / "other.json").write_bytes(orjson.dumps(document))
+    app.config["CPDFOLIO"] = dataclasses.replace(
+        app.config["CPDFOLIO"], trusted_keys_dir=str(trusted)
+    )
+    owner_key = other.owner().key  # the owner's password, at the cheap cost of the tests
+    asked: list[object] = []
+
+    def argon2(password: str, salt: bytes, cost: object) -> bytes:
+        asked.append(cost)
+        raise MemoryError(f"Argon2 asked for {cost}")
+
+    monkeypatch.setattr(keys_module, "_argon2", argon2)
+
+    for cost in (
+        {"memory_kib": 64 * 1024 * 1024, "iterations": 2**31 - 1, "lanes": 1},
+        {"memory_kib": 1024, "iterations": 1, "lanes": "many"},
+    ):
+
+        def set_cost(keys: dict[str, Any], cost: dict[str, Any] = cost) -> None:
+            keys["owner"]["sealed"]["cost"] = cost
+
+        bundle = resigned(
+            tmp_path / "ann.zip",
+            tmp_path / "costly.zip",
+            {"keys.json": edited_keys(tmp_path / "ann.zip", set_cost)},
+            owner=owner_key,
+            instance=other.key,
+        )
+        response = requests.post(
+            live_server.url + "/api/arrivals",
+            files={"bundle": bundle.read_bytes()},
+            data={"password": PASSWORD},
+            timeout=60,
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["path"] == "keys.json"
+        assert "owner.sealed.cost" in response.json()["rule"]
+    assert asked == []
