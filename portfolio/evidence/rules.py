@@ -27,6 +27,7 @@ from schemas.errors import SchemaViolation
 from schemas.portfolio import MappingRuleSchema, load
 
 COLLECTION = "mapping-rule"
+_WEEKS = re.compile(r"^P(?P<w>\d+(?:\.\d+)?)W$")  # the week form stands alone (ISO 8601)
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
     r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -126,15 +127,27 @@ def council_of(identity: str) -> str:
     return ""
 
 
+# No one statement of learning lasts longer than a year; a longer duration is a mistake
+# (or a claim) that would swamp every total it is added to, so its hours are unknown.
+MAX_HOURS = 366 * 24
+
+
 def duration_hours(duration: object) -> float | None:
-    """Hours in an ISO 8601 duration such as PT1H30M (None when absent or unreadable)."""
+    """Hours in an ISO 8601 duration such as PT1H30M or P2W. None when absent, unreadable,
+    in months or years (their length varies), or longer than MAX_HOURS: the statement
+    still counts as evidence, without hours."""
     if not isinstance(duration, str):
         return None
-    found = _DURATION.match(duration)
-    if found is None:
-        return None
-    parts = {k: float(v) if v else 0.0 for k, v in found.groupdict().items()}
-    return parts["d"] * 24 + parts["h"] + parts["m"] / 60 + parts["s"] / 3600
+    weeks = _WEEKS.match(duration)
+    if weeks is not None:
+        hours = float(weeks["w"]) * 7 * 24
+    else:
+        found = _DURATION.match(duration)
+        if found is None:
+            return None
+        parts = {k: float(v) if v else 0.0 for k, v in found.groupdict().items()}
+        hours = parts["d"] * 24 + parts["h"] + parts["m"] / 60 + parts["s"] / 3600
+    return hours if hours <= MAX_HOURS else None
 
 
 def matches(rule: MappingRule, statement: Mapping[str, Any], identity: str) -> bool:
