@@ -789,6 +789,27 @@ class FrameworkStore(Protocol):
 ERASURES = "erasure"
 
 
+class VoidingOnArrival:
+    """Which statements of a batch are voided as they are stored (Data 2.3.2): a voiding
+    statement voids a target only when the same client sent both, or its sender may void
+    others, so a client cannot void another's statement by sending the voiding statement
+    before it. Adapters feed it the voiding statements they hold for the batch's ids
+    (`stored`), and it applies the batch's own."""
+
+    def __init__(self, statements: Sequence[NewStatement]) -> None:
+        # A voiding statement itself is never voided (the domain refuses such a request).
+        self.sender = {s.id: s.authority_client for s in statements if s.index.voids is None}
+        self.voided: set[str] = set()
+        for s in statements:
+            if s.index.voids is not None:
+                self.stored(s.index.voids, s.authority_client, voids_others=s.may_void_others)
+
+    def stored(self, target: str, client: str | None, *, voids_others: bool) -> None:
+        """A voiding statement of `client` names `target`."""
+        if target in self.sender and (voids_others or client == self.sender[target]):
+            self.voided.add(target)
+
+
 def attachment_hashes(body: bytes) -> frozenset[str]:
     """The lower-case sha2 of every attachment a statement's JSON declares.
 

@@ -26,6 +26,7 @@ from portfolio.storage.base import (
     StatementPage,
     StatementQuery,
     StatementRecord,
+    VoidingOnArrival,
 )
 from portfolio.storage.mongo_attachments import MongoAttachments
 from portfolio.storage.mongo_connection import (
@@ -180,25 +181,21 @@ class MongoStatementStore:
         statement stored earlier, or sent in the same batch, names them and may void them
         (Data 2.3.2: the same client sent both, or its sender may void others). A voiding
         statement from anyone else leaves its target unvoided, so a client cannot void
-        another's statement by sending the voiding statement before it."""
-        # A voiding statement itself is never voided (the domain refuses such a request).
-        sender = {s.id: s.authority_client for s in statements if s.index.voids is None}
-        voided: set[str] = set()
-        for s in statements:
-            target = s.index.voids
-            if target in sender and (s.may_void_others or s.authority_client == sender[target]):
-                voided.add(target)
+        another's statement by sending the voiding statement before it (VoidingOnArrival)."""
+        arrival = VoidingOnArrival(statements)
         coll = self._store.collection(STATEMENTS)
-        for chunk in chunks(list(sender)):
+        for chunk in chunks(list(arrival.sender)):
             for doc in coll.find(
                 {"voids": {"$in": chunk}},
                 {"voids": True, "authority_client": True, "voids_others": True},
                 session=session,
             ):
-                target = str(doc["voids"])
-                if doc.get("voids_others") or doc.get("authority_client") == sender[target]:
-                    voided.add(target)
-        return voided
+                arrival.stored(
+                    str(doc["voids"]),
+                    doc.get("authority_client"),
+                    voids_others=bool(doc.get("voids_others")),
+                )
+        return arrival.voided
 
     def _void_stored_targets(
         self, statements: Sequence[NewStatement], session: ClientSession | None

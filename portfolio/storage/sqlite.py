@@ -45,6 +45,7 @@ from portfolio.storage.base import (
     StatementPage,
     StatementQuery,
     StatementRecord,
+    VoidingOnArrival,
 )
 from portfolio.storage.sqlite_documents import SqliteDocumentStore
 from portfolio.storage.sqlite_erasure import SqliteErasureStore
@@ -517,23 +518,16 @@ def _voided_on_arrival(con: sqlite3.Connection, statements: Sequence[NewStatemen
     statement stored earlier, or sent in the same batch, names them and may void them
     (Data 2.3.2: the same client sent both, or its sender may void others). A voiding
     statement from anyone else leaves its target unvoided, so a client cannot void
-    another's statement by sending the voiding statement before it."""
-    # A voiding statement itself is never voided (the domain refuses such a request).
-    sender = {s.id: s.authority_client for s in statements if s.index.voids is None}
-    voided: set[str] = set()
-    for s in statements:
-        target = s.index.voids
-        if target in sender and (s.may_void_others or s.authority_client == sender[target]):
-            voided.add(target)
-    for chunk in _chunks(list(sender)):
+    another's statement by sending the voiding statement before it (VoidingOnArrival)."""
+    arrival = VoidingOnArrival(statements)
+    for chunk in _chunks(list(arrival.sender)):
         for target, client, voids_others in con.execute(
             "SELECT voids, authority_client, voids_others FROM statements"
             f" WHERE voids IN ({_marks(len(chunk))})",
             chunk,
         ):
-            if voids_others or client == sender[str(target)]:
-                voided.add(str(target))
-    return voided
+            arrival.stored(str(target), client, voids_others=bool(voids_others))
+    return arrival.voided
 
 
 def _void_stored_targets(con: sqlite3.Connection, statements: Sequence[NewStatement]) -> None:

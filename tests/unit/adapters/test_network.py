@@ -5,8 +5,6 @@ make the instance do."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask, redirect
@@ -17,17 +15,12 @@ from lrs_adapters.connections import Connection
 from lrs_adapters.network import HostNotAllowed, HostPolicy
 from lrs_adapters.pull import SyncFailed
 from lrs_adapters.remote import RemoteClient, RemoteForbidden, RemoteRefused, Retry
-from lrs_adapters.sources import add_source
 from portfolio.errors import InvalidInput
-from portfolio.people.accounts import Accounts
-from portfolio.record.chain import instance_key
-from portfolio.record.keys import KdfCost
-from portfolio.storage import open_store
 from portfolio.storage.base import Store
 from service.config import Settings
 from tests.conftest import LiveServer
 from tests.support import make_statement
-from tests.unit.adapters.test_pull import SECRET, Remote, puller
+from tests.unit.adapters.test_pull import SECRET, Remote, an_owner, connect, puller
 
 OPEN = HostPolicy()
 
@@ -114,47 +107,17 @@ def test_an_address_is_allowed_exactly_when_it_is_global(address: object) -> Non
 # --------------------------------------------------------------- through the adapters
 
 
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[Remote]:
-    server = Remote(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def here(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'here.db'}")
-    store.migrate()
-    yield store
-    store.close()
-
-
 def test_an_owners_source_on_a_private_host_is_refused_before_any_request(
     here: Store, remote: Remote
 ) -> None:
     connection = Connection(instance_secret=SECRET, retry=Retry(attempts=1))
     with pytest.raises(InvalidInput) as refused:
-        add_source(
-            here,
-            connection,
-            name="remote",
-            endpoint=remote.endpoint,
-            key=remote.key,
-            secret=remote.secret,
-            owner="someone",
-        )
+        connect(here, remote, connection, owner="someone")
     assert refused.value.path == "endpoint"
     assert "CPDFOLIO_OWNER_SOURCE_HOSTS" in (refused.value.rule or "")
     assert here.sources.list() == []
     # The same endpoint is an administrator's to use.
-    add_source(
-        here,
-        connection,
-        name="remote",
-        endpoint=remote.endpoint,
-        key=remote.key,
-        secret=remote.secret,
-    )
+    connect(here, remote, connection)
 
 
 def test_an_owners_source_that_now_resolves_to_a_private_host_stops_its_sync(
@@ -162,28 +125,14 @@ def test_an_owners_source_that_now_resolves_to_a_private_host_stops_its_sync(
 ) -> None:
     """Allowed when connected, not at the sync (the administrator took the host off the
     list, or its name now resolves elsewhere): the sync fails before any request."""
-    accounts = Accounts(
-        here,
-        instance_key=instance_key(here.records, SECRET),
-        instance_url="http://here.test",
-        kdf=KdfCost(memory_kib=8, iterations=1),
-    )
-    ann = accounts.create(email="ann@example.org", name="Ann", password="a long passphrase")
+    ann = an_owner(here)
     remote.post([make_statement(actor="ann")])
     allowed = Connection(
         instance_secret=SECRET,
         retry=Retry(attempts=1),
         owner_hosts=HostPolicy.parse(["127.0.0.0/8"]),
     )
-    add_source(
-        here,
-        allowed,
-        name="remote",
-        endpoint=remote.endpoint,
-        key=remote.key,
-        secret=remote.secret,
-        owner=ann.id,
-    )
+    connect(here, remote, allowed, owner=ann.id)
     assert puller(here, allowed).sync("remote").new == 1
     closed = Connection(instance_secret=SECRET, retry=Retry(attempts=1))
     with pytest.raises(SyncFailed, match="owner's source may not reach"):

@@ -4,7 +4,7 @@ sent other people's statements, a run interrupted part-way, and the client's ret
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from portfolio.people.accounts import Accounts
 from portfolio.record.chain import instance_key
 from portfolio.record.keys import KdfCost
 from portfolio.storage import open_store
-from portfolio.storage.base import StatementQuery, Store
+from portfolio.storage.base import PersonRecord, StatementQuery, Store
 from portfolio.storage.exchange import ALL_STREAM, Checkpoint
 from service import create_app, exchange
 from service.config import Settings
@@ -55,21 +55,6 @@ class Remote:
     def stop(self) -> None:
         self.server.stop()
         self.store.close()
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Iterator[Remote]:
-    server = Remote(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def here(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'here.db'}")
-    store.migrate()
-    yield store
-    store.close()
 
 
 class Dropping(Connection):
@@ -106,6 +91,17 @@ def puller(
         submitter_for=lambda _source: submitter,
         settings=PullSettings(page_size=page_size, overlap=overlap),
     )
+
+
+def an_owner(store: Store) -> PersonRecord:
+    """Ann, a portfolio owner here (her login mailbox is her identity)."""
+    accounts = Accounts(
+        store,
+        instance_key=instance_key(store.records, SECRET),
+        instance_url="http://here.test",
+        kdf=KdfCost(memory_kib=8, iterations=1),
+    )
+    return accounts.create(email="ann@example.org", name="Ann", password="a long passphrase")
 
 
 def connect(store: Store, remote: Remote, connection: Connection, **kwargs: Any) -> None:
@@ -173,13 +169,7 @@ def test_a_remote_that_ignores_ascending_moves_the_checkpoint_only_at_the_end(
 def test_an_owners_source_keeps_only_statements_about_the_owner(
     here: Store, remote: Remote
 ) -> None:
-    accounts = Accounts(
-        here,
-        instance_key=instance_key(here.records, SECRET),
-        instance_url="http://here.test",
-        kdf=KdfCost(memory_kib=8, iterations=1),
-    )
-    ann = accounts.create(email="ann@example.org", name="Ann", password="a long passphrase")
+    ann = an_owner(here)
     remote.post([make_statement(actor="ann") for _ in range(3)])
     remote.post([make_statement(actor="bob") for _ in range(2)])
     connection = Dropping("agent")  # the remote ignores the agent filter: sends Bob's too
@@ -345,13 +335,7 @@ def test_pages_are_taken_in_chunks_the_ingest_accepts(tmp_path: Path, remote: Re
 def test_a_run_keeps_the_first_100_conflicts_and_rejections_and_counts_them_all(
     here: Store, remote: Remote
 ) -> None:
-    accounts = Accounts(
-        here,
-        instance_key=instance_key(here.records, SECRET),
-        instance_url="http://here.test",
-        kdf=KdfCost(memory_kib=8, iterations=1),
-    )
-    ann = accounts.create(email="ann@example.org", name="Ann", password="a long passphrase")
+    ann = an_owner(here)
     hers = [make_statement(actor="ann") for _ in range(101)]
     remote.post(hers)
     remote.post([make_statement(actor="bob") for _ in range(105)])

@@ -10,7 +10,6 @@ import gzip
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask, Response, request
@@ -26,7 +25,6 @@ from lrs_adapters.remote import (
 )
 from lrs_adapters.sources import add_source
 from portfolio.errors import InvalidInput
-from portfolio.storage import open_store
 from portfolio.storage.base import Store
 from tests.conftest import LiveServer
 from tests.unit.adapters.test_pull import SECRET, puller
@@ -141,14 +139,6 @@ def test_a_busy_remote_is_asked_again_after_its_retry_after(serve: Callable[[Fla
     assert client.statements({"limit": "1"}).statements == []
     assert slept == [2.0]
     client.close()
-
-
-@pytest.fixture
-def here(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'here.db'}")
-    store.migrate()
-    yield store
-    store.close()
 
 
 def test_a_sync_from_a_remote_that_cuts_answers_off_fails_and_is_recorded(
